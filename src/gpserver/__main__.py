@@ -1,0 +1,5 @@
+"""``python -m gpserver`` runs the command-line interface."""
+
+from gpserver.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""The GP service and task resources, and synchronous ``execute`` (spec 3-5)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import anyio
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from gpserver import ARCGIS_VERSION
+from gpserver.api.deps import FormatDep, ParamsDep, StateDep, callback
+from gpserver.api.render import dumps, render, render_bytes
+from gpserver.errors import InvalidRequestError
+from gpserver.gp.describe import EXECUTION_TYPES, describe_task
+from gpserver.gp.execution import invoke, read_environment
+from gpserver.gp.tool import ToolContext
+from gpserver.services.catalog import Service
+
+router = APIRouter()
+GET_POST = ["GET", "POST"]
+SERVICE = "/rest/services/{service:path}/GPServer"
+
+
+@router.api_route(SERVICE, methods=GET_POST, operation_id="service")
+async def service_info(service: str, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+    """The service: its tasks and execution type."""
+    svc = state.catalog.service(service)
+    body = {
+        "currentVersion": ARCGIS_VERSION,
+        "serviceDescription": svc.config.description,
+        "tasks": list(svc.tasks),
+        "executionType": EXECUTION_TYPES[svc.config.execution],
+        "resultMapServerName": "",
+        "maximumRecords": svc.config.maximum_records,
+        "capabilities": "",
+    }
+    return render(body, fmt, callback(params))
+
+
+@router.api_route(SERVICE + "/{task}", methods=GET_POST, operation_id="task")
+async def task_info(service: str, task: str, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+    """The task: parameters derived from the tool's declaration."""
+    svc = state.catalog.service(service)
+    name, tool = svc.task(task)
+    body = describe_task(tool, execution=svc.config.execution)
+    body["name"] = name
+    return render(body, fmt, callback(params))
+
+
+@router.api_route(SERVICE + "/{task}/execute", methods=GET_POST, operation_id="execute")
+async def execute(service: str, task: str, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+    """Run a task now and answer with its results and messages (synchronous services)."""
+    svc = state.catalog.service(service)
+    _, tool = svc.task(task)
+    if svc.is_async:
+        raise InvalidRequestError(
+            "Unable to complete operation.",
+            details=[f"'{svc.path}' is an asynchronous service: use submitJob, not execute."],
+        )
+    body = await anyio.to_thread.run_sync(partial(_execute, svc, tool, params, fmt), limiter=state.sync_limiter)
+    return render_bytes(body, fmt, callback(params))
+
+
+def _execute(svc: Service, tool: Any, params: dict[str, Any], fmt: str) -> bytes:
+    """Decode, run, encode and serialise, all off the event loop."""
+    env, opts = read_environment(params)
+    ctx = ToolContext(env=env)
+    results = invoke(tool, params, ctx, replace(opts, max_records=svc.config.maximum_records))
+    messages, _ = ctx.snapshot()
+    return dumps({"results": results, "messages": messages}, fmt)

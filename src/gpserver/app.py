@@ -1,0 +1,66 @@
+"""The application factory: ``create_app(settings)`` builds one app with its own state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from gpserver import __version__
+from gpserver.api import gpserver, rest
+from gpserver.api.deps import AppState
+from gpserver.api.errors import install_error_handlers
+from gpserver.api.middleware import NormalizePath
+from gpserver.services.catalog import Catalog
+from gpserver.services.config import load_services_file
+from gpserver.settings import Settings
+from gpserver.tools.registry import builtin_registry
+
+log = logging.getLogger(__name__)
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    """The services file resolved against the tool registry (fails start-up when bad)."""
+    loaded = load_services_file(settings.storage.services_file)
+    return Catalog.build(loaded, builtin_registry())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; nothing is read from the environment unless ``settings`` is omitted."""
+    settings = settings or Settings.from_env()
+    state = AppState(settings=settings, catalog=load_catalog(settings), sync_limiter=anyio.CapacityLimiter(1))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.sync_limiter = anyio.CapacityLimiter(settings.api.sync_workers)
+        yield
+
+    app = FastAPI(
+        title="gpserver",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=f"{settings.api.prefix}/api/docs",
+        redoc_url=None,
+        openapi_url=f"{settings.api.prefix}/api/openapi.json",
+    )
+    app.state.gp = state
+    for router in (rest.router, gpserver.router):
+        app.include_router(router, prefix=settings.api.prefix)
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.api.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(NormalizePath)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory gpserver.app:app_from_env``."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,161 @@
+"""The one path from request values to results, shared by ``execute`` and jobs.
+
+``decode_inputs`` validates exactly as both operations need; ``run_tool`` runs a tool with the
+ArcGIS start/succeeded/failed messages; ``encode_outputs`` writes the results array.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from gpserver.errors import GPServerError, InvalidParameterError, JobCancelledError, JobTimedOutError, ToolExecutionError
+from gpserver.gp.srs import SpatialReference
+from gpserver.gp.tool import Environment, GPInputs, GPOutputs, Parameter, Tool, ToolContext
+from gpserver.gp.types import EncodeOptions, json_or_literal, parse_bool
+
+log = logging.getLogger(__name__)
+
+AnyTool = Tool[Any, Any]
+
+
+def lookup(params: Mapping[str, object], name: str) -> object | None:
+    """A request value by parameter name: exact first, then case-insensitively."""
+    if name in params:
+        return params[name]
+    low = name.lower()
+    for key, value in params.items():
+        if key.lower() == low:
+            return value
+    return None
+
+
+def _is_empty(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "") or raw == []
+
+
+def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs:
+    """Decode and validate every input; all problems are reported together."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for param in tool.parameters():
+        if param.direction != "input":
+            continue
+        raw = lookup(params, param.name)
+        if _is_empty(raw):
+            if param.required:
+                problems.append(f"Missing required parameter '{param.name}'")
+            elif param.default is not None:
+                values[param.name] = param.default
+            continue
+        try:
+            values[param.name] = _check(param, param.gp_type.decode(raw, param=param.name))
+        except InvalidParameterError as exc:
+            problems.extend(exc.details or [exc.message])
+    if problems:
+        raise InvalidParameterError("Invalid or missing input parameters.", details=problems)
+    try:
+        return tool.inputs(**values)
+    except ValidationError as exc:  # a value our codecs passed but the model refuses
+        details = [f"'{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
+        raise InvalidParameterError("Invalid or missing input parameters.", details=details) from None
+
+
+def _check(param: Parameter, value: Any) -> Any:
+    """Apply the choice list (case-insensitively, returning the canonical spelling) and range."""
+    if param.choices:
+        canon = {c.lower(): c for c in param.choices}
+
+        def pick(v: Any) -> str:
+            if isinstance(v, str) and v.lower() in canon:
+                return canon[v.lower()]
+            raise InvalidParameterError(
+                "", details=[f"'{v}' is not a valid value for '{param.name}'; choose from {param.choices}"]
+            )
+
+        value = [pick(v) for v in value] if isinstance(value, list) else pick(value)
+    rng = getattr(param.marker, "range", None)
+    if rng is not None and isinstance(value, int | float) and not (rng[0] <= value <= rng[1]):
+        raise InvalidParameterError(
+            "", details=[f"'{param.name}' must be between {rng[0]} and {rng[1]}, got {value}"]
+        )
+    return value
+
+
+def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeOptions]:
+    """``env:outSR``, ``env:processSR``, ``context``, ``returnZ``/``returnM``/``returnFeatureCollection``."""
+    context = lookup(params, "context")
+    ctx_obj = json_or_literal(context) if not _is_empty(context) else {}
+    if not isinstance(ctx_obj, dict):
+        raise InvalidParameterError("Invalid value for parameter 'context'", details=["expected a JSON object"])
+
+    def sr(name: str, ctx_key: str) -> SpatialReference | None:
+        raw = lookup(params, name)
+        if _is_empty(raw):
+            raw = ctx_obj.get(ctx_key)
+        return None if _is_empty(raw) else SpatialReference.from_json(json_or_literal(raw), param=name)
+
+    out_sr, process_sr = sr("env:outSR", "outSR"), sr("env:processSR", "processSR")
+    env = Environment(out_sr=out_sr or process_sr, process_sr=process_sr, extent=ctx_obj.get("extent"))
+    opts = EncodeOptions(
+        out_sr=env.out_sr,
+        return_z=parse_bool(lookup(params, "returnZ")),
+        return_m=parse_bool(lookup(params, "returnM")),
+        feature_collection=parse_bool(lookup(params, "returnFeatureCollection")),
+    )
+    return env, opts
+
+
+def _stamp(moment: datetime) -> str:
+    return f"{moment:%A, %B} {moment.day}, {moment:%Y} {moment:%I:%M:%S %p}"
+
+
+def run_tool(tool: type[AnyTool], inputs: GPInputs, ctx: ToolContext) -> GPOutputs:
+    """Run a tool between ArcGIS's start and end messages; every failure becomes a typed error."""
+    started, clock = datetime.now().astimezone(), time.perf_counter()
+    ctx.message(f"Start Time: {_stamp(started)}")
+    try:
+        outputs = tool().run(inputs, ctx)
+    except (JobCancelledError, JobTimedOutError):
+        raise
+    except GPServerError as exc:
+        ctx.error(exc.message)
+        for line in exc.details:
+            ctx.error(line)
+        ctx.error(f"Failed to execute ({tool.name}).")
+        raise ToolExecutionError(exc.message, details=exc.details) from exc
+    except Exception:
+        log.exception("tool %s failed", tool.name)
+        ctx.error("ERROR 999999: Something unexpected caused the tool to fail.")
+        ctx.error(f"Failed to execute ({tool.name}).")
+        raise ToolExecutionError(
+            f"Error executing tool {tool.name}.",
+            details=["ERROR 999999: Something unexpected caused the tool to fail."],
+        ) from None
+    elapsed = time.perf_counter() - clock
+    ctx.message(f"Succeeded at {_stamp(datetime.now().astimezone())} (Elapsed Time: {elapsed:.2f} seconds)")
+    return outputs
+
+
+def encode_outputs(tool: type[AnyTool], outputs: GPOutputs, opts: EncodeOptions) -> list[dict[str, Any]]:
+    """The ``results`` array: one ``{paramName, dataType, value}`` per output parameter."""
+    results = []
+    for param in tool.parameters():
+        if param.direction != "output":
+            continue
+        value = getattr(outputs, param.name)
+        encoded = None if value is None else param.gp_type.encode(value, opts)
+        results.append({"paramName": param.name, "dataType": param.data_type, "value": encoded})
+    return results
+
+
+def invoke(tool: type[AnyTool], params: Mapping[str, object], ctx: ToolContext, opts: EncodeOptions) -> list[dict[str, Any]]:
+    """Decode, run and encode: the path ``execute`` and jobs share."""
+    inputs = decode_inputs(tool, params)
+    outputs = run_tool(tool, inputs, ctx)
+    return encode_outputs(tool, outputs, opts)

@@ -1,0 +1,1 @@
+"""Services: the services file, validated into a catalog of services and their tasks."""

@@ -1,0 +1,141 @@
+"""Settings, one class per concern, every one read from ``GPSERVER_*`` environment variables.
+
+Settings are built once by the CLI (or a test) and passed down; nothing reads them at import.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_ENV = SettingsConfigDict(env_prefix="GPSERVER_", extra="ignore")
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP face.
+
+    Attributes:
+        host: address ``gpserver serve`` binds (``GPSERVER_HOST``).
+        port: port ``gpserver serve`` binds (``GPSERVER_PORT``).
+        context: instance prefix without slashes (``arcgis`` gives ``/arcgis/rest/services``).
+        cors_origins: origins allowed by CORS, comma-separated; ``*`` (default) allows all.
+        max_request_bytes: largest request body accepted.
+        sync_workers: threads that run synchronous ``execute`` calls.
+        allow_get_token: let ``generateToken`` answer GET too (ArcGIS: POST only by default).
+    """
+
+    model_config = _ENV
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    context: str = ""
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    sync_workers: int = Field(default=8, ge=1)
+    allow_get_token: bool = False
+
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]*", value):
+            raise ValueError("GPSERVER_CONTEXT is one path segment: letters, digits, '_', '.', '-'")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @property
+    def prefix(self) -> str:
+        """The URL prefix routes are mounted under: ``""`` or ``"/<context>"``."""
+        return f"/{self.context}" if self.context else ""
+
+
+class StorageSettings(BaseSettings):
+    """Where state lives.
+
+    Attributes:
+        data_dir: directory for the SQLite database, job files, uploads and the secret key.
+        database_url: SQLAlchemy URL; ``postgresql://user@host/db`` works as is.
+            Default: ``sqlite:///<data_dir>/gpserver.db``.
+        services_file: the services file (YAML); default: the bundled samples.
+        secret_key: signs tokens; default: generated once into ``<data_dir>/secret_key``.
+    """
+
+    model_config = _ENV
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("gpserver")))
+    database_url: str | None = None
+    services_file: Path | None = None
+    secret_key: str | None = None
+
+    def resolved_database_url(self) -> str:
+        """The database URL with a driver chosen for plain ``postgresql://`` URLs."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'gpserver.db'}"
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+psycopg://" + url[len(plain) :]
+        return url
+
+    def resolved_secret_key(self) -> str:
+        """The secret key; generated once into the data directory when not set."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            key = secrets.token_urlsafe(48)
+            fh.write(key)
+        return key
+
+
+class JobSettings(BaseSettings):
+    """Asynchronous jobs.
+
+    Attributes:
+        broker_url: Celery broker (``redis://...``); unset runs jobs in the embedded pool.
+        embedded_workers: worker processes of the embedded runner.
+        job_time_limit: default run-time limit of a job in seconds (a service may set its own).
+        heartbeat_seconds: how often a running job writes its heartbeat, messages and progress.
+        stale_seconds: a running job whose heartbeat is older than this is re-queued once.
+        cancel_grace_seconds: how long a cancelled or timed-out job may take to stop by itself
+            before its process is killed.
+        retention_hours: finished jobs and their files are deleted after this age.
+    """
+
+    model_config = _ENV
+
+    broker_url: str | None = None
+    embedded_workers: int = Field(default=2, ge=1)
+    job_time_limit: float = Field(default=3600.0, gt=0)
+    heartbeat_seconds: float = Field(default=1.0, gt=0)
+    stale_seconds: float = Field(default=30.0, gt=0)
+    cancel_grace_seconds: float = Field(default=2.0, ge=0)
+    retention_hours: float = Field(default=6.0, gt=0)
+
+
+class Settings(BaseModel):
+    """All settings, one attribute per concern."""
+
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read every concern from the environment."""
+        return cls(api=ApiSettings(), storage=StorageSettings(), jobs=JobSettings())

@@ -1,0 +1,1 @@
+"""Built-in tools, the registry, models and user toolboxes."""
