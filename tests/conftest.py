@@ -90,16 +90,18 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         full_env = {**os.environ, **env, "GPSERVER_PORT": str(self.port), "GPSERVER_HOST": "127.0.0.1"}
+        self._log = log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gpserver", "serve"],
             env=full_env,
-            stdout=log.open("wb"),
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()
                 raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/rest/info?f=json", timeout=1).status_code == 200:
@@ -116,6 +118,7 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+        self._log.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gpserver.api.render import FORMATS, render
 from gpserver import errors as e
+from gpserver.api.render import FORMATS, render
 
 log = logging.getLogger(__name__)
 

@@ -93,15 +93,15 @@ async def read_params(request: Request, limit: int) -> Params:
         except Exception as exc:  # python-multipart's errors have no common base we can name
             raise InvalidRequestError("Unable to read the multipart body.", details=[str(exc)[:200]]) from None
         body_params: Params = {}
-        for name, value in form.multi_items():
-            add(body_params, name, value if isinstance(value, UploadFile) else str(value))
+        for key, item in form.multi_items():
+            add(body_params, key, item if isinstance(item, UploadFile) else str(item))
     else:
         body = await read_body(request, limit)
         if ctype in ("", "application/x-www-form-urlencoded", "text/plain"):
-            body_params = parse_form(body)  # type: ignore[assignment]
+            body_params = dict(parse_form(body))
         elif ctype == "application/json":
             raise InvalidRequestError("JSON bodies are not accepted.", details=["Send parameters form-encoded."])
         else:
-            body_params = parse_form(body)  # type: ignore[assignment]
+            body_params = dict(parse_form(body))
     params.update(body_params)
     return params

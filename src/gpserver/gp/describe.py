@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from gpserver.gp.tool import Input, Output, Parameter, Tool
@@ -45,7 +46,11 @@ def describe_parameter(param: Parameter) -> dict[str, Any]:
 def _default_value(param: Parameter) -> Any:
     codec = param.gp_type
     if isinstance(codec, FeatureSetType) and codec.default is not None:
-        return codec.encode(codec.default)
+        schema = codec.default
+        allowed = getattr(param.marker, "geometry", None)
+        if schema.geometry_type is None and not codec.table and isinstance(allowed, tuple) and allowed:
+            schema = replace(schema, geometry_type=allowed[0])
+        return codec.encode(schema)
     if param.default is None:
         return None
     return codec.encode(param.default)

@@ -14,7 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gpserver.errors import GPServerError, InvalidParameterError, JobCancelledError, JobTimedOutError, ToolExecutionError
+from gpserver.errors import (
+    GPServerError,
+    InvalidParameterError,
+    JobCancelledError,
+    JobTimedOutError,
+    ToolExecutionError,
+)
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Environment, GPInputs, GPOutputs, Parameter, Tool, ToolContext
 from gpserver.gp.types import EncodeOptions, json_or_literal, parse_bool
@@ -56,7 +62,8 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs
         try:
             values[param.name] = _check(param, param.gp_type.decode(raw, param=param.name))
         except InvalidParameterError as exc:
-            problems.extend(exc.details or [exc.message])
+            reasons = exc.details or [exc.message]
+            problems.extend(r if param.name in r else f"Invalid value for '{param.name}': {r}" for r in reasons)
     if problems:
         raise InvalidParameterError("Invalid or missing input parameters.", details=problems)
     try:
@@ -81,9 +88,7 @@ def _check(param: Parameter, value: Any) -> Any:
         value = [pick(v) for v in value] if isinstance(value, list) else pick(value)
     rng = getattr(param.marker, "range", None)
     if rng is not None and isinstance(value, int | float) and not (rng[0] <= value <= rng[1]):
-        raise InvalidParameterError(
-            "", details=[f"'{param.name}' must be between {rng[0]} and {rng[1]}, got {value}"]
-        )
+        raise InvalidParameterError("", details=[f"'{param.name}' must be between {rng[0]} and {rng[1]}, got {value}"])
     return value
 
 
@@ -120,7 +125,7 @@ def run_tool(tool: type[AnyTool], inputs: GPInputs, ctx: ToolContext) -> GPOutpu
     started, clock = datetime.now().astimezone(), time.perf_counter()
     ctx.message(f"Start Time: {_stamp(started)}")
     try:
-        outputs = tool().run(inputs, ctx)
+        outputs: GPOutputs = tool().run(inputs, ctx)
     except (JobCancelledError, JobTimedOutError):
         raise
     except GPServerError as exc:
@@ -154,7 +159,9 @@ def encode_outputs(tool: type[AnyTool], outputs: GPOutputs, opts: EncodeOptions)
     return results
 
 
-def invoke(tool: type[AnyTool], params: Mapping[str, object], ctx: ToolContext, opts: EncodeOptions) -> list[dict[str, Any]]:
+def invoke(
+    tool: type[AnyTool], params: Mapping[str, object], ctx: ToolContext, opts: EncodeOptions
+) -> list[dict[str, Any]]:
     """Decode, run and encode: the path ``execute`` and jobs share."""
     inputs = decode_inputs(tool, params)
     outputs = run_tool(tool, inputs, ctx)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
@@ -191,11 +191,11 @@ class ToolContext:
             return [m.to_json() for m in self.messages], self.progress_info
 
 
-I = TypeVar("I", bound=GPInputs)  # noqa: E741 - the conventional name next to O
-O = TypeVar("O", bound=GPOutputs)
+InT = TypeVar("InT", bound=GPInputs)
+OutT = TypeVar("OutT", bound=GPOutputs)
 
 
-class Tool(Generic[I, O]):
+class Tool(Generic[InT, OutT]):
     """Base of every tool: built-in, user-written or a model.
 
     Attributes:
@@ -234,7 +234,7 @@ class Tool(Generic[I, O]):
         """The first paragraph of the class docstring."""
         return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
-    def run(self, inputs: I, ctx: ToolContext) -> O:
+    def run(self, inputs: InT, ctx: ToolContext) -> OutT:
         """Compute the outputs. Vectorised code; report with ``ctx``; no Esri JSON here."""
         raise NotImplementedError
 
@@ -252,14 +252,15 @@ def _derive(tool: type[Tool[Any, Any]]) -> list[Parameter]:
             table = marker.data_type == "GPRecordSet"
             schema = None
             if info.annotation is FeatureSet or literal_choices(info.annotation) is None:
-                geometry = (
-                    None
-                    if table
-                    else (marker.geometry if isinstance(marker, Output) else (marker.geometry or (None,))[0])
-                )
-                schema = FeatureSet.empty(
-                    geometry, getattr(marker, "sr", None), marker.fields
-                )
+                # Decoding takes a schema-less input's geometry type from the default only when the
+                # parameter allows exactly one; otherwise each input says (or shows) its own.
+                if table:
+                    geometry = None
+                elif isinstance(marker, Output):
+                    geometry = marker.geometry
+                else:
+                    geometry = marker.geometry[0] if len(marker.geometry) == 1 else None
+                schema = FeatureSet.empty(geometry, getattr(marker, "sr", None), marker.fields)
             gp_type = gp_type_for(info.annotation, table=table, default_schema=schema)
             required = info.is_required() if direction == "input" else True
             default = None if info.is_required() else info.default

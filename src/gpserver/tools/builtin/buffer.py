@@ -53,9 +53,9 @@ class BufferInputs(GPInputs):
         Literal["FULL", "LEFT", "RIGHT", "OUTSIDE_ONLY"], Input("Side Type", "Which side(s) of lines to buffer.")
     ] = "FULL"
     line_end_type: Annotated[Literal["ROUND", "FLAT"], Input("End Type", "Shape of line ends.")] = "ROUND"
-    dissolve_option: Annotated[
-        Literal["NONE", "ALL", "LIST"], Input("Dissolve Type", "Merge overlapping buffers.")
-    ] = "NONE"
+    dissolve_option: Annotated[Literal["NONE", "ALL", "LIST"], Input("Dissolve Type", "Merge overlapping buffers.")] = (
+        "NONE"
+    )
     dissolve_field: Annotated[
         list[str] | None, Input("Dissolve Field(s)", "Fields whose equal values are dissolved together (LIST).")
     ] = None
@@ -128,7 +128,7 @@ def _distances_m(fs: FeatureSet, dist: LinearUnit | FieldName, sr: SpatialRefere
         except (TypeError, ValueError):
             raise ToolExecutionError(f"Field '{dist}' is not numeric") from None
         factor = 1.0 if sr.is_geographic else sr_unit_meters(sr)
-        return np.nan_to_num(values, nan=0.0) * factor
+        return np.asarray(np.nan_to_num(values, nan=0.0) * factor, dtype=float)
     meters = dist.meters()
     if meters is None:
         if dist.units == "esriDecimalDegrees" and sr.is_geographic:
@@ -152,7 +152,7 @@ def _reported_distance(meters: np.ndarray, inputs: BufferInputs, sr: SpatialRefe
 def _orig_fids(fs: FeatureSet, keep: np.ndarray) -> list[object]:
     oid = fs.oid_field
     if oid is None:
-        return (keep + 1).tolist()
+        return list((keep + 1).tolist())
     return [fs.attributes[i].get(oid) for i in keep.tolist()]
 
 
@@ -169,9 +169,12 @@ def _planar(geoms: np.ndarray, dist: np.ndarray, inputs: BufferInputs, geometry_
     """Planar buffers in the reference's own units, all features in one shapely call."""
     args = _shape_args(inputs, geometry_type)
     if geometry_type == "esriGeometryPolygon":
-        geoms = np.where(shapely.is_valid(geoms) | shapely.is_missing(geoms), geoms, shapely.make_valid(geoms))
+        broken = np.flatnonzero(~(shapely.is_valid(geoms) | shapely.is_missing(geoms)))
+        if len(broken):  # repair invalid rings (self-intersections, bow ties) the way ArcGIS's buffer does
+            geoms = geoms.copy()
+            geoms[broken] = shapely.make_valid(geoms[broken])
     signed = -dist if args["single_sided"] and inputs.line_side == "RIGHT" else dist
-    out = shapely.buffer(geoms, signed, **args)  # type: ignore[call-overload]
+    out = shapely.buffer(geoms, signed, **args)
     if inputs.line_side == "OUTSIDE_ONLY" and geometry_type == "esriGeometryPolygon":
         out = shapely.difference(out, geoms)
     return np.asarray(out, dtype=object)

@@ -18,9 +18,16 @@ from gpserver.gp.tool import GPInputs, GPOutputs, Input, Output, Tool, ToolConte
 class ProjectInputs(GPInputs):
     """Project inputs (ArcGIS Pro names and order)."""
 
-    in_dataset: Annotated[FeatureSet, Input("Input Dataset or Feature Class", "The features to project.")]
+    in_dataset: Annotated[
+        FeatureSet,
+        Input(
+            "Input Dataset or Feature Class",
+            "The features to project.",
+            geometry=("esriGeometryPoint", "esriGeometryMultipoint", "esriGeometryPolyline", "esriGeometryPolygon"),
+        ),
+    ]
     out_coor_system: Annotated[
-        SpatialReference, Input("Output Coordinate System", "A wkid (e.g. 3857) or {\"wkt\": ...}.")
+        SpatialReference, Input("Output Coordinate System", 'A wkid (e.g. 3857) or {"wkt": ...}.')
     ]
     transform_method: Annotated[
         str | None,
