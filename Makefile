@@ -26,5 +26,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+fuzz: $(STAMP)
+	GPSERVER_FUZZ_EXAMPLES=$${GPSERVER_FUZZ_EXAMPLES:-300} $(BIN)/pytest -m fuzz -p no:randomly tests/fuzz -q
+
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache
