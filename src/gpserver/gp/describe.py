@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from gpserver.gp.tool import Input, Output, Parameter, Tool
+from gpserver.gp.structured import CompositeType, ValueTableType
 from gpserver.gp.types import FeatureSetType, MultiValueType
 
 EXECUTION_TYPES = {"sync": "esriExecutionTypeSynchronous", "async": "esriExecutionTypeAsynchronous"}
@@ -38,8 +39,14 @@ def describe_parameter(param: Parameter) -> dict[str, Any]:
             out["filter"] = {"type": "range", "minimum": marker.range[0], "maximum": marker.range[1]}
         elif marker.geometry and isinstance(param.gp_type, FeatureSetType):
             out["filter"] = {"type": "featureClass", "list": list(marker.geometry)}
+        elif marker.file_types:
+            out["filter"] = {"type": "file", "list": [t.lower().lstrip(".") for t in marker.file_types]}
+        elif marker.field_types:
+            out["filter"] = {"type": "field", "list": list(marker.field_types)}
     if isinstance(param.gp_type, MultiValueType):
         out["parameterInfos"] = [{"name": "", "dataType": param.gp_type.member.name, "displayName": ""}]
+    elif isinstance(param.gp_type, ValueTableType | CompositeType):
+        out["parameterInfos"] = param.gp_type.parameter_infos()
     return out
 
 

@@ -21,9 +21,11 @@ from gpserver.errors import (
     JobTimedOutError,
     ToolExecutionError,
 )
+from gpserver.gp.features import FieldDef
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Environment, GPInputs, GPOutputs, Parameter, Tool, ToolContext
 from gpserver.gp.types import EncodeOptions, json_or_literal, parse_bool
+from gpserver.gp.values import DataFile, RasterData
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs
 
 
 def _check(param: Parameter, value: Any) -> Any:
-    """Apply the choice list (case-insensitively, returning the canonical spelling) and range."""
+    """Apply the choice list (case-insensitively, returning the canonical spelling), the range and
+    the file and field filters; a multivalue has each member checked."""
     if param.choices:
         canon = {c.lower(): c for c in param.choices}
 
@@ -86,10 +89,29 @@ def _check(param: Parameter, value: Any) -> Any:
             )
 
         value = [pick(v) for v in value] if isinstance(value, list) else pick(value)
-    rng = getattr(param.marker, "range", None)
+    for item in value if isinstance(value, list) else [value]:
+        _filters(param, item)
+    return value
+
+
+def _filters(param: Parameter, value: Any) -> None:
+    marker = param.marker
+    rng = getattr(marker, "range", None)
     if rng is not None and isinstance(value, int | float) and not (rng[0] <= value <= rng[1]):
         raise InvalidParameterError("", details=[f"'{param.name}' must be between {rng[0]} and {rng[1]}, got {value}"])
-    return value
+    file_types = getattr(marker, "file_types", ())
+    if file_types and isinstance(value, DataFile | RasterData):
+        allowed = [t.lower().lstrip(".") for t in file_types]
+        if value.extension not in allowed:
+            shown = value.extension or "none"
+            raise InvalidParameterError(
+                "", details=[f"'{param.name}' must be a file of type {allowed}, got extension '{shown}'"]
+            )
+    field_types = getattr(marker, "field_types", ())
+    if field_types and isinstance(value, FieldDef) and value.type not in field_types:
+        raise InvalidParameterError(
+            "", details=[f"'{param.name}' must be a field of type {list(field_types)}, got {value.type}"]
+        )
 
 
 def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeOptions]:
@@ -112,6 +134,7 @@ def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeO
         return_z=parse_bool(lookup(params, "returnZ")),
         return_m=parse_bool(lookup(params, "returnM")),
         feature_collection=parse_bool(lookup(params, "returnFeatureCollection")),
+        column_names=parse_bool(lookup(params, "returnColumnName")),
     )
     return env, opts
 
@@ -155,7 +178,8 @@ def encode_outputs(tool: type[AnyTool], outputs: GPOutputs, opts: EncodeOptions)
             continue
         value = getattr(outputs, param.name)
         encoded = None if value is None else param.gp_type.encode(value, opts)
-        results.append({"paramName": param.name, "dataType": param.data_type, "value": encoded})
+        data_type = param.data_type if value is None else param.gp_type.result_type(value)
+        results.append({"paramName": param.name, "dataType": data_type, "value": encoded})
     return results
 
 

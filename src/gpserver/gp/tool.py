@@ -20,10 +20,12 @@ and the docs all read :func:`parameters` of a tool class.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
@@ -49,6 +51,8 @@ class Input:
         range: ``(minimum, maximum)`` of a numeric input (a ``range`` filter).
         fields: the schema of a feature-set input's default value.
         sr: the spatial reference of a feature-set input's default value.
+        file_types: allowed extensions (no dot) of a GPDataFile input (a ``file`` filter).
+        field_types: allowed ``esriFieldType*`` of a Field input (a ``field`` filter).
     """
 
     display_name: str
@@ -59,6 +63,8 @@ class Input:
     range: tuple[float, float] | None = None
     fields: tuple[FieldDef, ...] = ()
     sr: SpatialReference | None = None
+    file_types: tuple[str, ...] = ()
+    field_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +141,18 @@ class Environment:
     extent: Any = None
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
+
+
 class ToolContext:
-    """What a running tool may do besides computing: report messages and progress, and stop
-    when its job was cancelled or timed out. The same object serves ``execute`` and jobs."""
+    """What a running tool may do besides computing: report messages and progress, write output
+    files, and stop when its job was cancelled or timed out. The same object serves ``execute``
+    and jobs.
+
+    Attributes:
+        output_dir: where the tool writes output files (GPDataFile, rasters); the caller publishes
+            them (``execute``: ``rest/directories/arcgisoutput``); ``None`` when files cannot be output.
+    """
 
     def __init__(
         self,
@@ -145,8 +160,10 @@ class ToolContext:
         env: Environment | None = None,
         stop_reason: Callable[[], str | None] = lambda: None,
         deadline: float | None = None,
+        output_dir: Path | None = None,
     ) -> None:
         self.env = env or Environment()
+        self.output_dir = output_dir
         self.messages: list[Message] = []
         self.progress_info: dict[str, Any] | None = None
         self._stop_reason = stop_reason
@@ -184,6 +201,15 @@ class ToolContext:
             raise JobCancelledError("The job was cancelled.")
         if reason == "timed_out" or (self._deadline is not None and time.monotonic() > self._deadline):
             raise JobTimedOutError("The job exceeded its time limit.")
+
+    def new_output_path(self, name: str) -> Path:
+        """A path for an output file named ``name`` (letters, digits, ``._-``) in the output directory."""
+        if self.output_dir is None:
+            raise ConfigurationError("This run cannot write output files (no output directory).")
+        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+            raise ConfigurationError(f"Invalid output file name {name!r}")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        return self.output_dir / name
 
     def snapshot(self) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
         """Messages and progress as JSON, safe to read from another thread."""
@@ -262,6 +288,8 @@ def _derive(tool: type[Tool[Any, Any]]) -> list[Parameter]:
                     geometry = marker.geometry[0] if len(marker.geometry) == 1 else None
                 schema = FeatureSet.empty(geometry, getattr(marker, "sr", None), marker.fields)
             gp_type = gp_type_for(info.annotation, table=table, default_schema=schema)
+            if marker.data_type and not table:
+                gp_type = gp_type.renamed(marker.data_type)
             required = info.is_required() if direction == "input" else True
             default = None if info.is_required() else info.default
             params.append(

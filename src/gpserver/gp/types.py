@@ -6,23 +6,34 @@ inputs and the command line, as already-parsed JSON values. Every codec accepts 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 import orjson
 
 from gpserver.errors import ConfigurationError, InvalidParameterError
 from gpserver.gp import esri_json
-from gpserver.gp.features import FeatureSet
+from gpserver.gp.features import FIELD_TYPES, FeatureSet, FieldDef
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.units import areal_unit_name, linear_unit_name
-from gpserver.gp.values import ArealUnit, FieldName, LinearUnit
+from gpserver.gp.values import (
+    ArealUnit,
+    DataFile,
+    Extent,
+    FieldName,
+    HiddenString,
+    LinearUnit,
+    RasterData,
+    SQLExpression,
+)
 
 T = TypeVar("T")
 
@@ -32,13 +43,21 @@ MAX_LONG = 4503599627370495
 
 @dataclass(frozen=True, slots=True)
 class EncodeOptions:
-    """How results are written (``env:outSR``, ``returnZ``, ``returnM``, ``maximumRecords``...)."""
+    """How results are written (``env:outSR``, ``returnZ``, ``returnM``, ``maximumRecords``...).
+
+    Attributes:
+        column_names: ``returnColumnName``: value tables as objects keyed by column name.
+        file_url: the download URL of an output file a tool wrote (``execute`` serves them under
+            ``rest/directories/arcgisoutput``; jobs give their own); unset, file outputs fail.
+    """
 
     out_sr: SpatialReference | None = None
     return_z: bool = False
     return_m: bool = False
     max_records: int | None = None
     feature_collection: bool = False
+    column_names: bool = False
+    file_url: Callable[[Path], str] | None = None
 
 
 FULL = EncodeOptions(return_z=True, return_m=True)
@@ -65,9 +84,16 @@ def _show(raw: object) -> str:
 
 
 class GPType(Generic[T]):
-    """A GP data type: its wire name and its two-way codec."""
+    """A GP data type: its wire name and its two-way codec.
+
+    Attributes:
+        data_type: the ``dataType`` name.
+        aliases: other names a declaration may publish it under (``Input(data_type=...)``).
+    """
 
     data_type: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    _alias: str | None = None
 
     def decode(self, raw: object, *, param: str) -> T:
         """Turn a request value into the tool's value; raise InvalidParameterError if it does not fit."""
@@ -80,7 +106,21 @@ class GPType(Generic[T]):
     @property
     def name(self) -> str:
         """The ``dataType`` published in task JSON."""
-        return self.data_type
+        return self._alias or self.data_type
+
+    def result_type(self, value: T) -> str:
+        """The ``dataType`` of a result holding ``value`` (a composite names its member)."""
+        return self.name
+
+    def renamed(self, name: str) -> GPType[T]:
+        """The same codec published under one of its aliases."""
+        if name == self.name:
+            return self
+        if name not in self.aliases:
+            raise ConfigurationError(f"{self.name} cannot be published as {name!r}; aliases: {list(self.aliases)}")
+        twin = copy.copy(self)
+        twin._alias = name
+        return twin
 
 
 class StringType(GPType[str]):
@@ -294,6 +334,7 @@ class SpatialReferenceType(GPType[SpatialReference]):
     """GPSpatialReference: a wkid, ``{"wkid"}``, ``{"latestWkid"}`` or ``{"wkt"}``."""
 
     data_type = "GPSpatialReference"
+    aliases = ("GPCoordinateSystem",)
 
     def decode(self, raw: object, *, param: str) -> SpatialReference:
         """Parse and check against PROJ's database."""
@@ -377,6 +418,186 @@ class MultiValueType(GPType[list[Any]]):
         return [self.member.encode(v, opts) for v in value]
 
 
+class SQLExpressionType(GPType[SQLExpression]):
+    """GPSQLExpression: a where clause, passed as text (tools check it against their data)."""
+
+    data_type = "GPSQLExpression"
+
+    def decode(self, raw: object, *, param: str) -> SQLExpression:
+        """Any string; a JSON string literal is unquoted."""
+        value = json_or_literal(raw) if isinstance(raw, str) and raw.strip().startswith('"') else raw
+        if not isinstance(value, str):
+            raise invalid(param, f"expected a SQL expression string, got {_show(raw)}")
+        return SQLExpression(value)
+
+
+class HiddenStringType(GPType[HiddenString]):
+    """GPStringHidden: a string clients mask (11.4+)."""
+
+    data_type = "GPStringHidden"
+
+    def decode(self, raw: object, *, param: str) -> HiddenString:
+        """Like GPString."""
+        return HiddenString(StringType().decode(raw, param=param))
+
+
+_FIELD_TYPES = {t.lower(): t for t in FIELD_TYPES} | {"esrifieldtypelong": "esriFieldTypeInteger"}
+
+
+class FieldType(GPType[FieldDef]):
+    """Field (published ``GPField``, the name the JS SDK decodes): ``{"name", "type", ...}``."""
+
+    data_type = "GPField"
+    aliases = ("Field",)
+
+    def decode(self, raw: object, *, param: str) -> FieldDef:
+        """``name`` and ``type`` required; ``alias``, ``length``, ``nullable``, ``editable`` optional."""
+        value = json_or_literal(raw)
+        if not isinstance(value, dict):
+            raise invalid(param, f'expected a field {{"name", "type"}}, got {_show(raw)}')
+        name, kind = value.get("name"), value.get("type")
+        if not isinstance(name, str) or not name.strip():
+            raise invalid(param, "a field needs a non-empty 'name'")
+        canonical = _FIELD_TYPES.get(kind.lower()) if isinstance(kind, str) else None
+        if canonical is None:
+            raise invalid(param, f"unknown field type {_show(kind)}")
+        length, alias = value.get("length"), value.get("alias")
+        if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
+            raise invalid(param, f"'length' must be a non-negative integer, got {_show(length)}")
+        flags = {k: value.get(k) for k in ("nullable", "editable")}
+        for key, flag in flags.items():
+            if flag is not None and not isinstance(flag, bool):
+                raise invalid(param, f"'{key}' must be true or false, got {_show(flag)}")
+        return FieldDef(
+            name.strip(),
+            canonical,
+            alias if isinstance(alias, str) else None,
+            length,
+            flags["nullable"],
+            flags["editable"],
+        )
+
+    def encode(self, value: FieldDef, opts: EncodeOptions = FULL) -> dict[str, Any]:
+        """The field object."""
+        return value.to_json()
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class ExtentType(GPType[Extent]):
+    """GPExtent / GPEnvelope: ``{"xmin", "ymin", "xmax", "ymax"}`` with an optional reference."""
+
+    data_type = "GPExtent"
+    aliases = ("GPEnvelope",)
+
+    def decode(self, raw: object, *, param: str) -> Extent:
+        """Accept ``spatialReference`` and the doc's ``spatial_reference`` (spec 13.15)."""
+        value = json_or_literal(raw)
+        if not isinstance(value, dict):
+            raise invalid(param, f'expected {{"xmin", "ymin", "xmax", "ymax"}}, got {_show(raw)}')
+        box = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+        if not all(_finite(v) for v in box):
+            raise invalid(param, "xmin, ymin, xmax and ymax must all be numbers")
+        xmin, ymin, xmax, ymax = (float(typing.cast(float, v)) for v in box)
+        if xmin > xmax or ymin > ymax:
+            raise invalid(param, "xmin must not exceed xmax, nor ymin ymax")
+        extra: dict[str, float | None] = {}
+        for key in ("zmin", "zmax", "mmin", "mmax"):
+            v = value.get(key)
+            if v is not None and not _finite(v):
+                raise invalid(param, f"'{key}' must be a number")
+            extra[key] = None if v is None else float(v)  # type: ignore[arg-type]
+        raw_sr = value.get("spatialReference", value.get("spatial_reference"))
+        sr = None if raw_sr is None else SpatialReference.from_json(raw_sr, param=param)
+        return Extent(xmin, ymin, xmax, ymax, sr, **extra)
+
+    def encode(self, value: Extent, opts: EncodeOptions = FULL) -> dict[str, Any]:
+        """The envelope JSON (``spatialReference`` when known)."""
+        out: dict[str, Any] = {"xmin": value.xmin, "ymin": value.ymin, "xmax": value.xmax, "ymax": value.ymax}
+        for key in ("zmin", "zmax", "mmin", "mmax"):
+            if getattr(value, key) is not None:
+                out[key] = getattr(value, key)
+        if value.spatial_reference is not None:
+            out["spatialReference"] = value.spatial_reference.to_json()
+        return out
+
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def _file_reference(raw: object, param: str) -> dict[str, Any]:
+    """The ``{"url"}`` / ``{"itemID"}`` object of a file input (a bare URL string is accepted too)."""
+    value = json_or_literal(raw)
+    if isinstance(value, str) and _URL.match(value.strip()):
+        return {"url": value.strip()}
+    if not isinstance(value, dict):
+        raise invalid(param, f'expected {{"url": ...}} or {{"itemID": ...}}, got {_show(raw)}')
+    if "portalItemID" in value and "url" not in value and "itemID" not in value:
+        raise invalid(param, "portal items (portalItemID) are not supported here; upload the file and give its itemID")
+    url, item = value.get("url"), value.get("itemID")
+    if isinstance(url, str) and _URL.match(url.strip()):
+        return value
+    if isinstance(item, str) and item.strip():
+        return value
+    raise invalid(param, f'expected {{"url": "http(s)://..."}} or {{"itemID": ...}}, got {_show(raw)}')
+
+
+def _file_url(path: Path | None, url: str | None, opts: EncodeOptions) -> str:
+    if path is not None:
+        if opts.file_url is None:
+            raise ConfigurationError("Output files cannot be published here (no output URL is configured).")
+        return opts.file_url(path)
+    if url is None:
+        raise ConfigurationError("An output file has neither a local path nor a URL.")
+    return url
+
+
+class DataFileType(GPType[DataFile]):
+    """GPDataFile: ``{"url"}`` or ``{"itemID"}`` in; ``{"url"}`` out (spec 13.4).
+
+    The execution layer resolves inputs first (see ``gpserver.inputs``): the codec then receives a
+    :class:`DataFile` with its local ``path``. Unresolved references decode without a path.
+    """
+
+    data_type = "GPDataFile"
+
+    def decode(self, raw: object, *, param: str) -> DataFile:
+        """A resolved file passes; a reference decodes without a local path."""
+        if isinstance(raw, DataFile):
+            return raw
+        ref = _file_reference(raw, param)
+        return DataFile(url=ref.get("url"), item_id=ref.get("itemID"))
+
+    def encode(self, value: DataFile, opts: EncodeOptions = FULL) -> dict[str, Any]:
+        """``{"url": <download URL>}``."""
+        return {"url": _file_url(value.path, value.url, opts)}
+
+
+class RasterType(GPType[RasterData]):
+    """GPRasterDataLayer (also published as GPRasterData): a file with its ``format`` (spec 13.3)."""
+
+    data_type = "GPRasterDataLayer"
+    aliases = ("GPRasterData", "GPRasterLayer")
+
+    def decode(self, raw: object, *, param: str) -> RasterData:
+        """Like GPDataFile, plus an optional ``format``."""
+        if isinstance(raw, RasterData):
+            return raw
+        if isinstance(raw, DataFile):
+            return RasterData(raw.url, raw.item_id, raw.path, raw.name, raw.extension or None)
+        ref = _file_reference(raw, param)
+        fmt = ref.get("format")
+        if fmt is not None and not isinstance(fmt, str):
+            raise invalid(param, f"'format' must be a string, got {_show(fmt)}")
+        return RasterData(url=ref.get("url"), item_id=ref.get("itemID"), format=fmt)
+
+    def encode(self, value: RasterData, opts: EncodeOptions = FULL) -> dict[str, Any]:
+        """``{"url", "format"}``."""
+        return {"url": _file_url(value.path, value.url, opts), "format": value.format or value.extension}
+
+
 _SCALARS: dict[Any, type[GPType[Any]]] = {
     str: StringType,
     int: LongType,
@@ -386,11 +607,23 @@ _SCALARS: dict[Any, type[GPType[Any]]] = {
     LinearUnit: LinearUnitType,
     ArealUnit: ArealUnitType,
     SpatialReference: SpatialReferenceType,
+    SQLExpression: SQLExpressionType,
+    HiddenString: HiddenStringType,
+    FieldDef: FieldType,
+    Extent: ExtentType,
+    DataFile: DataFileType,
+    RasterData: RasterType,
 }
 
 
 def gp_type_for(annotation: Any, *, table: bool = False, default_schema: FeatureSet | None = None) -> GPType[Any]:
-    """The codec for a Python annotation (``X | None`` unwrapped, ``Literal`` as GPString)."""
+    """The codec for a Python annotation.
+
+    ``X | None`` is unwrapped, ``Literal`` is GPString, ``list[X]`` GPMultiValue:X, ``list[Row]``
+    with a ``NamedTuple`` row a GPValueTable, and any other union a GPComposite of its members.
+    """
+    from gpserver.gp import structured
+
     origin = get_origin(annotation)
     if origin in (types.UnionType, typing.Union):
         members = [a for a in get_args(annotation) if a is not type(None)]
@@ -398,11 +631,19 @@ def gp_type_for(annotation: Any, *, table: bool = False, default_schema: Feature
             return LinearUnitType(allow_field=True)
         if len(members) == 1:
             return gp_type_for(members[0], table=table, default_schema=default_schema)
+        return structured.CompositeType(
+            [(m, gp_type_for(m, table=table, default_schema=default_schema)) for m in members]
+        )
     if origin is Literal:
         return StringType()
     if origin is list:
         (member,) = get_args(annotation)
-        return MultiValueType(gp_type_for(member, table=table, default_schema=default_schema))
+        if structured.is_row_type(member):
+            return structured.value_table_for(member, gp_type_for, literal_choices)
+        member_codec = gp_type_for(member, table=table, default_schema=default_schema)
+        if isinstance(member_codec, structured.ValueTableType):
+            raise ConfigurationError("GPMultiValue cannot hold a GPValueTable")
+        return MultiValueType(member_codec)
     if annotation is FeatureSet:
         return FeatureSetType(default_schema, table=table)
     codec = _SCALARS.get(annotation)
@@ -412,11 +653,17 @@ def gp_type_for(annotation: Any, *, table: bool = False, default_schema: Feature
 
 
 def literal_choices(annotation: Any) -> list[str] | None:
-    """The choice list of a ``Literal[...]`` annotation (unwrapping ``| None`` and ``list[...]``)."""
+    """The choice list of a ``Literal[...]`` annotation (unwrapping ``| None`` and ``list[...]``).
+
+    A union of several non-``None`` members is a composite: it has no choice list of its own.
+    """
     origin = get_origin(annotation)
     if origin in (types.UnionType, typing.Union, list):
-        for arg in get_args(annotation):
-            if arg is not type(None) and (choices := literal_choices(arg)):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if origin is not list and len(members) > 1:
+            return None
+        for arg in members:
+            if choices := literal_choices(arg):
                 return choices
         return None
     if origin is Literal:
