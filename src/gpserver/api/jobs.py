@@ -1,0 +1,315 @@
+"""Asynchronous jobs: ``submitJob``, the job resource, ``cancel``, results and inputs (spec 6-9).
+
+A result is stored once as encoded JSON bytes; ``results/<param>`` embeds them untouched
+(``orjson.Fragment``) unless the request asks for something they do not already are (another
+``outSR``, no z or m where the stored value has them, fewer records than stored).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter
+from starlette.responses import FileResponse, Response
+
+from gpserver.api.deps import FormatDep, JobsDep, ParamsDep, StateDep, callback
+from gpserver.api.render import dumps, render, render_bytes
+from gpserver.errors import (
+    GPServerError,
+    InvalidRequestError,
+    UnknownJobError,
+    UnknownParameterError,
+)
+from gpserver.gp.execution import decode_inputs, lookup, read_environment
+from gpserver.gp.srs import SpatialReference
+from gpserver.gp.tool import Parameter, Tool
+from gpserver.gp.types import FULL, EncodeOptions, json_or_literal, parse_bool
+from gpserver.jobs.service import Jobs
+from gpserver.jobs.store import CANCELLING, EXECUTING, SUCCEEDED, JobView, ResultRow
+from gpserver.services.catalog import Service
+
+router = APIRouter()
+GET_POST = ["GET", "POST"]
+SERVICE = "/rest/services/{service:path}/GPServer"
+JOB = SERVICE + "/{task}/jobs/{job_id}"
+_JOB_ID = re.compile(r"j[0-9a-f]{32}")
+# Request keys kept with a job besides its declared inputs: they shape what the tool computes.
+ENV_KEYS = ("env:outSR", "env:processSR", "context")
+
+AnyTool = type[Tool[Any, Any]]
+
+
+def _unknown_job(job_id: str) -> UnknownJobError:
+    return UnknownJobError("Invalid URL", details=[f"Job '{job_id[:40]}' does not exist"])
+
+
+async def _job(state: StateDep, jobs: Jobs, service: str, task: str, job_id: str) -> tuple[Service, AnyTool, JobView]:
+    """The job, only under the service and task it was submitted to."""
+    svc = state.catalog.service(service)
+    name, tool = svc.task(task)
+    if not _JOB_ID.fullmatch(job_id):
+        raise _unknown_job(job_id)
+    view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
+    if view is None or view.service != svc.path or view.task != name:
+        raise _unknown_job(job_id)
+    return svc, tool, view
+
+
+def job_json(view: JobView, tool: AnyTool, *, messages: bool = True) -> dict[str, Any]:
+    """The job resource (spec 7.1): paramUrls are relative; results only once succeeded."""
+    body: dict[str, Any] = {"jobId": view.id, "jobStatus": view.status}
+    if view.status == SUCCEEDED:
+        params = tool.parameters()
+        body["results"] = {p.name: {"paramUrl": f"results/{p.name}"} for p in params if p.direction == "output"}
+        body["inputs"] = {p.name: {"paramUrl": f"inputs/{p.name}"} for p in params if p.direction == "input"}
+    if view.status == EXECUTING and view.progress:
+        body["progress"] = view.progress
+    if messages:
+        body["messages"] = view.messages
+    return body
+
+
+@router.api_route(SERVICE + "/{task}/submitJob", methods=GET_POST, operation_id="submitJob")
+async def submit_job(
+    service: str, task: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
+    """Validate the inputs exactly as ``execute`` does, store the job, queue it (spec 6)."""
+    svc = state.catalog.service(service)
+    name, tool = svc.task(task)
+    if not svc.is_async:
+        raise InvalidRequestError(
+            "Unable to complete operation.",
+            details=[f"'{svc.path}' is a synchronous service: use execute, not submitJob."],
+        )
+    validate = partial(_validated_inputs, tool, params)
+    inputs = await anyio.to_thread.run_sync(validate, limiter=state.sync_limiter)
+    time_limit = svc.config.time_limit or state.settings.jobs.job_time_limit
+    create = partial(jobs.store.create, service=svc.path, task=name, inputs=inputs, time_limit=time_limit)
+    view = await anyio.to_thread.run_sync(create)  # committed: a worker never looks for a missing row
+    try:
+        await anyio.to_thread.run_sync(jobs.runner.submit, view.id)
+    except Exception as exc:
+        await anyio.to_thread.run_sync(jobs.store.fail_submitted, view.id, "The job could not be queued.")
+        raise GPServerError("Unable to complete operation.", details=["The job could not be queued."]) from exc
+    return render(job_json(view, tool), fmt, callback(params))
+
+
+def _validated_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
+    """The request values to keep: declared inputs and env options, as sent, once they decode."""
+    read_environment(params)
+    decode_inputs(tool, params)
+    kept: dict[str, Any] = {}
+    for key in [p.name for p in tool.parameters() if p.direction == "input"] + list(ENV_KEYS):
+        raw = lookup(params, key)
+        if isinstance(raw, str) or (isinstance(raw, list) and all(isinstance(v, str) for v in raw)):
+            kept[key] = raw
+    return kept
+
+
+@router.api_route(JOB, methods=GET_POST, operation_id="job")
+async def job_status(
+    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
+    """Status, messages, progress, and result/input links (spec 7)."""
+    _, tool, view = await _job(state, jobs, service, task, job_id)
+    messages = parse_bool(params.get("returnMessages"), default=True)
+    return render(job_json(view, tool, messages=messages), fmt, callback(params))
+
+
+@router.api_route(JOB + "/cancel", methods=GET_POST, operation_id="cancel")
+async def cancel_job(
+    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
+    """Cancel: a waiting job never starts; a running one is asked to stop, then stopped (spec 9)."""
+    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    view, changed = await anyio.to_thread.run_sync(jobs.store.request_cancel, job_id)
+    if view is None:
+        raise _unknown_job(job_id)
+    if not changed and view.status != CANCELLING:
+        raise InvalidRequestError(
+            "Invalid or missing input parameters.",
+            details=[f"Job '{job_id}' cannot be cancelled: it has ended ({view.status})."],
+        )
+    return render({"jobId": view.id, "jobStatus": view.status, "messages": view.messages}, fmt, callback(params))
+
+
+def _output(tool: AnyTool, name: str) -> Parameter:
+    low = name.lower()
+    for p in tool.parameters():
+        if p.direction == "output" and p.name.lower() == low:
+            return p
+    raise UnknownParameterError("Invalid URL", details=[f"Result parameter '{name}' does not exist"])
+
+
+def _input(tool: AnyTool, name: str) -> Parameter:
+    low = name.lower()
+    for p in tool.parameters():
+        if p.direction == "input" and p.name.lower() == low:
+            return p
+    raise UnknownParameterError("Invalid URL", details=[f"Input parameter '{name}' does not exist"])
+
+
+def result_options(params: dict[str, Any], svc: Service) -> EncodeOptions:
+    """``outSR`` (or ``env:outSR``), ``returnZ``, ``returnM``, ``returnFeatureCollection``, ``maximumRecords``."""
+    raw = lookup(params, "outSR")
+    if raw in (None, ""):
+        raw = lookup(params, "env:outSR")
+    out_sr = None if raw in (None, "") else SpatialReference.from_json(json_or_literal(raw), param="outSR")
+    return EncodeOptions(
+        out_sr=out_sr,
+        return_z=parse_bool(lookup(params, "returnZ")),
+        return_m=parse_bool(lookup(params, "returnM")),
+        max_records=svc.config.maximum_records,
+        feature_collection=parse_bool(lookup(params, "returnFeatureCollection")),
+    )
+
+
+def result_value(row: ResultRow, param: Parameter, opts: EncodeOptions) -> orjson.Fragment | Any:
+    """The stored value as is when it already answers the request, else decoded and re-encoded."""
+    untouched = (
+        opts.out_sr is None
+        and not opts.feature_collection
+        and (opts.return_z or not row.has_z)
+        and (opts.return_m or not row.has_m)
+        and (row.count is None or opts.max_records is None or row.count <= opts.max_records)
+    )
+    if untouched:
+        return orjson.Fragment(row.value)
+    value = orjson.loads(row.value)
+    if value is None:
+        return None
+    return param.gp_type.encode(param.gp_type.decode(value, param=param.name), opts)
+
+
+@router.api_route(JOB + "/results/{param}", methods=GET_POST, operation_id="result")
+async def job_result(
+    service: str,
+    task: str,
+    job_id: str,
+    param: str,
+    state: StateDep,
+    jobs: JobsDep,
+    params: ParamsDep,
+    fmt: FormatDep,
+) -> Response:
+    """One result: exactly ``{paramName, dataType, value}`` (spec 8.1)."""
+    svc, tool, view = await _job(state, jobs, service, task, job_id)
+    p = _output(tool, param)
+    _require_succeeded(view)
+    opts = result_options(params, svc)
+    row = await anyio.to_thread.run_sync(jobs.store.result, job_id, p.name)
+    if row is None:
+        body = dumps({"paramName": p.name, "dataType": p.data_type, "value": None}, fmt)
+    else:
+        body = await anyio.to_thread.run_sync(partial(_result_bytes, row, p, opts, fmt), limiter=state.sync_limiter)
+    return render_bytes(body, fmt, callback(params))
+
+
+def _result_bytes(row: ResultRow, param: Parameter, opts: EncodeOptions, fmt: str) -> bytes:
+    return dumps({"paramName": param.name, "dataType": row.data_type, "value": result_value(row, param, opts)}, fmt)
+
+
+def _require_succeeded(view: JobView) -> None:
+    if view.status != SUCCEEDED:
+        raise InvalidRequestError(
+            "Unable to complete operation.",
+            details=[f"Job '{view.id}' has no results: its status is {view.status}."],
+        )
+
+
+@router.api_route(JOB + "/results", methods=GET_POST, operation_id="results")
+async def job_results(
+    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
+    """Every result, as a JSON array (spec 8.2); empty for a job that did not succeed."""
+    svc, tool, view = await _job(state, jobs, service, task, job_id)
+    opts = result_options(params, svc)
+    rows = await anyio.to_thread.run_sync(jobs.store.results, job_id) if view.status == SUCCEEDED else []
+    by_name = {p.name: p for p in tool.parameters() if p.direction == "output"}
+
+    def build() -> bytes:
+        items = [
+            {"paramName": r.param, "dataType": r.data_type, "value": result_value(r, by_name[r.param], opts)}
+            for r in rows
+            if r.param in by_name
+        ]
+        return dumps(items, fmt)
+
+    body = await anyio.to_thread.run_sync(build, limiter=state.sync_limiter)
+    return render_bytes(body, fmt, callback(params))
+
+
+def input_value(param: Parameter, stored: dict[str, Any]) -> Any:
+    """An input as submitted, in its canonical JSON form (the default when it was not given)."""
+    raw = lookup(stored, param.name)
+    if raw is None or raw == "" or raw == []:
+        return None if param.default is None else param.gp_type.encode(param.default, FULL)
+    try:
+        return param.gp_type.encode(param.gp_type.decode(raw, param=param.name), FULL)
+    except GPServerError:
+        return json_or_literal(raw)
+
+
+@router.api_route(JOB + "/inputs/{param}", methods=GET_POST, operation_id="input")
+async def job_input(
+    service: str,
+    task: str,
+    job_id: str,
+    param: str,
+    state: StateDep,
+    jobs: JobsDep,
+    params: ParamsDep,
+    fmt: FormatDep,
+) -> Response:
+    """One input, as submitted (spec 8.3)."""
+    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    p = _input(tool, param)
+    stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
+
+    def build() -> bytes:
+        return dumps({"paramName": p.name, "dataType": p.data_type, "value": input_value(p, stored)}, fmt)
+
+    return render_bytes(await anyio.to_thread.run_sync(build, limiter=state.sync_limiter), fmt, callback(params))
+
+
+@router.api_route(JOB + "/inputs", methods=GET_POST, operation_id="inputs")
+async def job_inputs(
+    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
+    """Every input, as a JSON array (spec 8.4)."""
+    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
+
+    def build() -> bytes:
+        items = [
+            {"paramName": p.name, "dataType": p.data_type, "value": input_value(p, stored)}
+            for p in tool.parameters()
+            if p.direction == "input"
+        ]
+        return dumps(items, fmt)
+
+    return render_bytes(await anyio.to_thread.run_sync(build, limiter=state.sync_limiter), fmt, callback(params))
+
+
+@router.api_route("/rest/directories/arcgisjobs/{folder}/{job_id}/{file:path}", methods=["GET"], operation_id="jobFile")
+async def job_file(folder: str, job_id: str, file: str, state: StateDep, jobs: JobsDep) -> Response:
+    """A file a job wrote into its directory (ArcGIS serves ``arcgisjobs`` the same way)."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise _unknown_job(job_id)
+    view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
+    if view is None or folder.lower() != job_folder(view.service).lower():
+        raise _unknown_job(job_id)
+    base = (jobs.store.jobs_dir / job_id).resolve()
+    path = (base / file).resolve()
+    if base not in path.parents or not path.is_file():
+        raise UnknownParameterError("Invalid URL", details=[f"File '{file[:80]}' does not exist"])
+    return FileResponse(path)
+
+
+def job_folder(service_path: str) -> str:
+    """``<service>_gpserver`` as ArcGIS names a service's job directory (folders joined by ``_``)."""
+    return service_path.replace("/", "_") + "_gpserver"

@@ -1,0 +1,1 @@
+"""The database: SQLAlchemy models, engines per process, Alembic migrations."""

@@ -1,0 +1,106 @@
+"""Engines: one per process, built on first use (so after a fork, never inherited)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are unreliable).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}),
+    )
+
+
+class EngineHolder:
+    """The engine of this process: rebuilt when the process id changes (a fork)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self._pool_size = pool_size
+        self._engine: Engine | None = None
+        self._auto: Engine | None = None
+        self._auto_of: Engine | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        """The engine, built on first use in this process."""
+        pid = os.getpid()
+        if self._engine is None or self._pid != pid:
+            if self._pid != pid:
+                self._lock = threading.Lock()  # a lock held by another thread at fork time stays held
+            with self._lock:
+                if self._engine is None or self._pid != pid:
+                    for inherited in (self._engine, self._auto):
+                        if inherited is not None:
+                            inherited.dispose(close=False)  # the parent's connections stay the parent's
+                    self._auto = None
+                    self._engine = make_engine(self.url, pool_size=self._pool_size)
+                    self._pid = pid
+        return self._engine
+
+    def autocommit(self) -> Engine:
+        """The engine for single statements: autocommit on PostgreSQL (two round trips fewer).
+
+        SQLite keeps its explicit transactions (a single statement is one anyway).
+        """
+        engine = self.get()
+        if engine.dialect.name == "sqlite":
+            return engine
+        if self._auto is None or self._auto_of is not engine:
+            self._auto = make_engine(self.url, pool_size=self._pool_size, autocommit=True)
+            self._auto_of = engine
+        return self._auto
+
+    def dispose(self) -> None:
+        """Close this process's connections."""
+        if self._pid == os.getpid():
+            for engine in (self._engine, self._auto):
+                if engine is not None:
+                    engine.dispose()
+        self._engine = self._auto = None

@@ -1,0 +1,1 @@
+"""Asynchronous jobs: the store (the truth), the run path, the runners (embedded pool, Celery)."""

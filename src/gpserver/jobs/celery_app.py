@@ -1,0 +1,72 @@
+"""The Celery application: ids in, logic in ``run_job``, the job row is the truth.
+
+Late acks with rejection on worker loss: a message whose worker died goes back to the queue, and a
+redelivered job that is no longer waiting is a no-op (``claim`` refuses it). What keeps jobs from
+getting stuck is the heartbeat sweep of the monitor, not Redis's ``visibility_timeout``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from gpserver.jobs.runners import RUN_JOB, CeleryRunner
+from gpserver.settings import Settings
+
+
+def create_celery(settings: Settings) -> Celery:
+    """The Celery app for ``settings`` (``GPSERVER_BROKER_URL`` must be set)."""
+    app = Celery("gpserver", broker=settings.jobs.broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_default_queue="gpserver",
+        # A message a dead worker had received but not yet started comes back after this long
+        # (Redis default: an hour). Redelivering a running or finished job is a no-op (claim refuses
+        # it), so a shorter timeout costs nothing; running jobs are recovered by their heartbeat.
+        broker_transport_options={"visibility_timeout": 300},
+    )
+    from gpserver.jobs.execution import WorkerDeps, run_job
+
+    deps = WorkerDeps(settings)  # the engine is built on first use, i.e. after the fork
+
+    @app.task(name=RUN_JOB)  # type: ignore[untyped-decorator]
+    def run_job_task(job_id: str) -> None:
+        run_job(job_id, deps)  # claims the row; a redelivered finished job is a no-op
+
+    del run_job_task
+    app.gpserver_deps = deps
+    return app
+
+
+def install_worker_monitor(app: Celery, settings: Settings) -> None:
+    """Run the recovery monitor in the worker's main process while it is up."""
+    from gpserver.jobs.service import Monitor, make_store
+
+    holder: dict[str, Monitor] = {}
+
+    def started(**_: Any) -> None:
+        runner = CeleryRunner(app)
+        monitor = Monitor(make_store(settings, pool_size=2), settings, runner)
+        monitor.start()
+        holder["monitor"] = monitor
+
+    def stopping(**_: Any) -> None:
+        if "monitor" in holder:
+            holder["monitor"].stop()
+
+    def child_started(**_: Any) -> None:
+        deps = app.gpserver_deps
+        deps.catalog  # noqa: B018 - load the tools before the first job
+
+    worker_ready.connect(started, weak=False)
+    worker_shutdown.connect(stopping, weak=False)
+    worker_process_init.connect(child_started, weak=False)

@@ -1,0 +1,237 @@
+"""``run_job``: claim a job, run its tool the way ``execute`` does, store the outcome.
+
+Nothing escapes: every failure ends the job ``esriJobFailed`` with error messages. A watchdog thread
+beside the tool writes the heartbeat, messages and progress, notices a cancel request or the time
+limit and tells the tool through ``ToolContext.check_cancelled``; a tool that does not stop within
+``cancel_grace_seconds`` has its final state written for it, and its process is killed (the pool,
+Celery's or ours, replaces it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from gpserver.errors import GPServerError, JobCancelledError, JobTimedOutError, ToolExecutionError
+from gpserver.gp.execution import decode_inputs, read_environment, run_tool
+from gpserver.gp.features import FeatureSet
+from gpserver.gp.tool import GPOutputs, Message, Tool, ToolContext
+from gpserver.gp.types import FULL, EncodeOptions
+from gpserver.jobs.store import (
+    CANCELLED,
+    CANCELLING,
+    EXECUTING,
+    FAILED,
+    SUCCEEDED,
+    TIMED_OUT,
+    ClaimedJob,
+    JobStore,
+    ResultRow,
+)
+from gpserver.services.catalog import Catalog, load_catalog
+from gpserver.settings import JobSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerDeps:
+    """What a job needs in a worker process; built on first use, i.e. after the fork.
+
+    Attributes:
+        settings: all settings.
+        kill_on_stop: kill this process when a tool ignores a cancel or its time limit (workers do;
+            tests running jobs in-process do not).
+    """
+
+    settings: Settings
+    kill_on_stop: bool = True
+    _catalog: Catalog | None = field(default=None, repr=False)
+    _store: JobStore | None = field(default=None, repr=False)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The published services."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.settings.storage.services_file)
+        return self._catalog
+
+    @property
+    def store(self) -> JobStore:
+        """The job store of this process."""
+        if self._store is None:
+            from gpserver.jobs.service import make_store
+
+            self._store = make_store(self.settings, pool_size=2)
+        return self._store
+
+
+def run_job(job_id: str, deps: WorkerDeps) -> None:
+    """Claim and run one job; a job that is not waiting (redelivered, cancelled) is left alone."""
+    try:
+        job = deps.store.claim(job_id)
+    except Exception:
+        log.exception("could not claim job %s", job_id)
+        raise  # the broker redelivers it (acks_late)
+    if job is not None:
+        execute_claimed(job, deps)
+
+
+def execute_claimed(job: ClaimedJob, deps: WorkerDeps) -> None:
+    """Run a claimed job to its end state."""
+    deadline = time.monotonic() + job.time_limit
+    watchdog = Watchdog(deps.store, job, deps.settings.jobs, deadline, kill=deps.kill_on_stop)
+    ctx = ToolContext(stop_reason=watchdog.reason, deadline=deadline)
+    ctx.messages = [Message(m["type"], m["description"]) for m in job.messages]  # type: ignore[arg-type]
+    watchdog.ctx = ctx
+    watchdog.start()
+    try:
+        status, results = _run(job, deps, ctx)
+    finally:
+        mine = watchdog.finish_here()
+    if not mine:
+        return
+    messages, _ = ctx.snapshot()
+    try:
+        final = deps.store.finish(job.id, job.attempt, status, messages, results)
+    except Exception:
+        log.exception("could not store the outcome of job %s", job.id)
+        return
+    log.info("job %s (%s/%s) ended %s", job.id, job.service, job.task, final or "elsewhere")
+
+
+def timeout_message(limit: float) -> str:
+    """The error message of a timed-out job."""
+    return f"The job exceeded its time limit of {limit:g} seconds."
+
+
+def _run(job: ClaimedJob, deps: WorkerDeps, ctx: ToolContext) -> tuple[str, list[ResultRow]]:
+    try:
+        _, tool = deps.catalog.service(job.service).task(job.task)
+        env, opts = read_environment(job.inputs)
+        ctx.env = env
+        inputs = decode_inputs(tool, job.inputs)
+        outputs = run_tool(tool, inputs, ctx)
+        return SUCCEEDED, encode_results(tool, outputs, replace(FULL, out_sr=opts.out_sr))
+    except JobCancelledError:
+        return CANCELLED, []
+    except JobTimedOutError:
+        ctx.error(timeout_message(job.time_limit))
+        return TIMED_OUT, []
+    except ToolExecutionError:
+        return FAILED, []  # run_tool wrote the error messages
+    except GPServerError as exc:  # inputs that no longer decode, a task no longer published
+        ctx.error(exc.message)
+        for line in exc.details:
+            ctx.error(line)
+        ctx.error(f"Failed to execute ({job.task}).")
+        return FAILED, []
+    except Exception:
+        log.exception("job %s failed unexpectedly", job.id)
+        ctx.error("ERROR 999999: Something unexpected caused the tool to fail.")
+        ctx.error(f"Failed to execute ({job.task}).")
+        return FAILED, []
+
+
+def encode_results(tool: type[Tool[Any, Any]], outputs: GPOutputs, opts: EncodeOptions) -> list[ResultRow]:
+    """Every output parameter encoded once, as JSON bytes, with what a result request must know."""
+    rows = []
+    for param in tool.parameters():
+        if param.direction != "output":
+            continue
+        value = getattr(outputs, param.name)
+        encoded = None if value is None else param.gp_type.encode(value, opts)
+        data = orjson.dumps(encoded, option=orjson.OPT_SERIALIZE_NUMPY)
+        if isinstance(value, FeatureSet):
+            rows.append(ResultRow(param.name, param.data_type, data, value.has_z, value.has_m, len(value)))
+        else:
+            rows.append(ResultRow(param.name, param.data_type, data))
+    return rows
+
+
+class Watchdog(threading.Thread):
+    """Heartbeat, cancel and time limit of one running job, beside the tool's thread."""
+
+    def __init__(self, store: JobStore, job: ClaimedJob, settings: JobSettings, deadline: float, *, kill: bool) -> None:
+        super().__init__(name=f"gp-watchdog-{job.id}", daemon=True)
+        self.store, self.job, self.settings, self.deadline, self.kill = store, job, settings, deadline, kill
+        self.ctx: ToolContext | None = None
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._done = False  # the tool's thread ends the job
+        self._ended = False  # this thread ended the job
+        self._reason: str | None = None
+
+    def reason(self) -> str | None:
+        """Why the tool should stop: ``cancelled``, ``timed_out`` or ``None``."""
+        return self._reason
+
+    def finish_here(self) -> bool:
+        """Called by the tool's thread when the tool returned: True if it may write the outcome."""
+        with self._lock:
+            self._done = True
+            self._stop_event.set()
+            return not self._ended
+
+    def run(self) -> None:
+        """Beat until the tool returns; stop it when asked or late; end it when it will not stop."""
+        beat = self.settings.heartbeat_seconds
+        grace = self.settings.cancel_grace_seconds
+        next_beat = time.monotonic() + beat
+        kill_at: float | None = None
+        final: str | None = None
+        while True:
+            now = time.monotonic()
+            wake = min(next_beat, kill_at if kill_at is not None else self.deadline)
+            if self._stop_event.wait(max(0.0, wake - now)):
+                return
+            now = time.monotonic()
+            if self._reason is None and now >= self.deadline:
+                self._reason, final, kill_at = "timed_out", TIMED_OUT, now + grace
+            if now >= next_beat:
+                next_beat = now + beat
+                status = self._beat()
+                if status is None and self._reason is None:
+                    # Someone else ended or re-queued this attempt: stop, write nothing.
+                    self._reason, final, kill_at = "cancelled", None, now + grace
+                elif status == CANCELLING and self._reason is None:
+                    self._reason, final, kill_at = "cancelled", CANCELLED, now + grace
+            if kill_at is not None and now >= kill_at:
+                self._end(final)
+                return
+
+    def _beat(self) -> str | None:
+        assert self.ctx is not None
+        messages, progress = self.ctx.snapshot()
+        try:
+            return self.store.heartbeat(self.job.id, self.job.attempt, messages, progress)
+        except Exception:
+            log.exception("heartbeat of job %s failed", self.job.id)
+            return EXECUTING  # unknown: keep going
+
+    def _end(self, final: str | None) -> None:
+        """The tool ignored the stop: write its final state, then end this process."""
+        with self._lock:
+            if self._done:
+                return
+            self._ended = True
+            if final is not None and self.ctx is not None:
+                if final == TIMED_OUT:
+                    self.ctx.error(timeout_message(self.job.time_limit))
+                messages, _ = self.ctx.snapshot()
+                try:
+                    self.store.finish(self.job.id, self.job.attempt, final, messages)
+                except Exception:
+                    log.exception("could not end job %s", self.job.id)
+            log.warning(
+                "job %s did not stop within %ss; ending its process", self.job.id, self.settings.cancel_grace_seconds
+            )
+            if self.kill:
+                os.kill(os.getpid(), signal.SIGKILL)

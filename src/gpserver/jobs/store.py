@@ -1,0 +1,431 @@
+"""JobStore: the only writer of job rows.
+
+Every state change is one conditional ``UPDATE ... WHERE status = ...`` so that competing
+processes (API processes, workers, monitors) never both win. A running attempt writes under its
+``attempts`` number (a fencing token): once a job was re-queued or finished by someone else, the
+old attempt's heartbeats and results are refused.
+
+    esriJobSubmitted ──claim──> esriJobExecuting ──finish──> esriJobSucceeded | esriJobFailed | esriJobTimedOut
+          │                          │   ▲ stale heartbeat, first time: back to esriJobSubmitted
+          │ cancel                   │ cancel
+          ▼                          ▼
+    esriJobCancelled <──finish── esriJobCancelling
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Table, case, delete, func, insert, literal, select, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+from gpserver.db.models import Job, JobResult
+from gpserver.db.session import EngineHolder
+
+log = logging.getLogger(__name__)
+
+SUBMITTED = "esriJobSubmitted"
+EXECUTING = "esriJobExecuting"
+SUCCEEDED = "esriJobSucceeded"
+FAILED = "esriJobFailed"
+TIMED_OUT = "esriJobTimedOut"
+CANCELLING = "esriJobCancelling"
+CANCELLED = "esriJobCancelled"
+RUNNING = (EXECUTING, CANCELLING)
+FINAL = (SUCCEEDED, FAILED, TIMED_OUT, CANCELLED)
+
+INFO = "esriJobMessageTypeInformative"
+WARNING = "esriJobMessageTypeWarning"
+ERROR = "esriJobMessageTypeError"
+MAX_ATTEMPTS = 2
+
+J = cast(Table, Job.__table__)
+R = cast(Table, JobResult.__table__)
+
+
+def new_job_id() -> str:
+    """``j`` + 32 hex digits, unguessable (ArcGIS style)."""
+    return "j" + secrets.token_hex(16)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+def msg(kind: str, text: str) -> dict[str, str]:
+    """A job message as JSON."""
+    return {"type": kind, "description": text}
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """What the job resource shows (never the inputs)."""
+
+    id: str
+    service: str
+    task: str
+    status: str
+    messages: list[dict[str, str]]
+    progress: dict[str, Any] | None
+    owner: str | None
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker now runs, with everything it needs."""
+
+    id: str
+    service: str
+    task: str
+    inputs: dict[str, Any]
+    messages: list[dict[str, str]]
+    time_limit: float
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One stored result parameter (see ``gpserver.db.models.JobResult``)."""
+
+    param: str
+    data_type: str
+    value: bytes
+    has_z: bool = False
+    has_m: bool = False
+    count: int | None = None
+
+
+_VIEW_COLUMNS = (
+    J.c.id,
+    J.c.service,
+    J.c.task,
+    J.c.status,
+    J.c.messages,
+    J.c.progress,
+    J.c.owner,
+    J.c.created,
+    J.c.started,
+    J.c.finished,
+)
+_CLAIM_COLUMNS = (J.c.id, J.c.service, J.c.task, J.c.inputs, J.c.messages, J.c.time_limit, J.c.attempts)
+
+
+class JobStore:
+    """Reads and conditional writes of job rows; each method is one short transaction."""
+
+    def __init__(self, engine: EngineHolder, jobs_dir: Path) -> None:
+        self.engine = engine
+        self.jobs_dir = jobs_dir
+
+    # -- creation and reading -------------------------------------------------------------------
+
+    def create(
+        self, *, service: str, task: str, inputs: dict[str, Any], time_limit: float, owner: str | None = None
+    ) -> JobView:
+        """Store a new submitted job (committed when this returns)."""
+        now = utcnow()
+        messages = [msg(INFO, "Submitted.")]
+        job_id = new_job_id()
+        with self.engine.autocommit().begin() as conn:
+            conn.execute(
+                insert(J).values(
+                    id=job_id,
+                    service=service,
+                    task=task,
+                    status=SUBMITTED,
+                    owner=owner,
+                    inputs=inputs,
+                    messages=messages,
+                    time_limit=time_limit,
+                    attempts=0,
+                    created=now,
+                )
+            )
+        return JobView(job_id, service, task, SUBMITTED, messages, None, owner, now, None, None)
+
+    def get(self, job_id: str) -> JobView | None:
+        """The job, without its inputs."""
+        with self.engine.autocommit().connect() as conn:
+            row = conn.execute(select(*_VIEW_COLUMNS).where(J.c.id == job_id)).one_or_none()
+        return None if row is None else JobView(**row._asdict())
+
+    def inputs(self, job_id: str) -> dict[str, Any] | None:
+        """The submitted request values."""
+        with self.engine.autocommit().connect() as conn:
+            value = conn.execute(select(J.c.inputs).where(J.c.id == job_id)).scalar_one_or_none()
+        return value if isinstance(value, dict) else None
+
+    def results(self, job_id: str) -> list[ResultRow]:
+        """Every stored result, in parameter order."""
+        cols = (R.c.param, R.c.data_type, R.c.value, R.c.has_z, R.c.has_m, R.c.count)
+        with self.engine.autocommit().connect() as conn:
+            rows = conn.execute(select(*cols).where(R.c.job_id == job_id).order_by(R.c.position)).all()
+        return [ResultRow(*row) for row in rows]
+
+    def result(self, job_id: str, param: str) -> ResultRow | None:
+        """One stored result."""
+        cols = (R.c.param, R.c.data_type, R.c.value, R.c.has_z, R.c.has_m, R.c.count)
+        with self.engine.autocommit().connect() as conn:
+            row = conn.execute(select(*cols).where(R.c.job_id == job_id, R.c.param == param)).one_or_none()
+        return None if row is None else ResultRow(*row)
+
+    def has_submitted(self) -> bool:
+        """True when some job waits to be claimed."""
+        with self.engine.autocommit().connect() as conn:
+            return conn.execute(select(J.c.id).where(J.c.status == SUBMITTED).limit(1)).first() is not None
+
+    def count(self, status: str | None = None) -> int:
+        """Number of jobs (in a status)."""
+        query = select(func.count()).select_from(J)
+        if status is not None:
+            query = query.where(J.c.status == status)
+        with self.engine.autocommit().connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def claim(self, job_id: str) -> ClaimedJob | None:
+        """Submitted -> Executing; ``None`` when the job is not waiting (a redelivery, a cancelled job)."""
+        return self._claim(J.c.id == job_id)
+
+    def claim_next(self) -> ClaimedJob | None:
+        """Claim the oldest submitted job, if any (the embedded pool's queue is the table)."""
+        oldest = select(J.c.id).where(J.c.status == SUBMITTED).order_by(J.c.created).limit(1)
+        if self.engine.get().dialect.name == "postgresql":
+            oldest = oldest.with_for_update(skip_locked=True)
+        return self._claim(J.c.id == oldest.scalar_subquery())
+
+    def _claim(self, which: ColumnElement[bool]) -> ClaimedJob | None:
+        now = utcnow()
+        with self.engine.autocommit().begin() as conn:
+            row = conn.execute(
+                update(J)
+                .where(which, J.c.status == SUBMITTED)
+                .values(
+                    status=EXECUTING,
+                    attempts=J.c.attempts + 1,
+                    started=now,
+                    heartbeat=now,
+                    progress=None,
+                    messages=self._append(msg(INFO, "Executing...")),
+                )
+                .returning(*_CLAIM_COLUMNS)
+            ).one_or_none()
+        if row is None:
+            return None
+        return ClaimedJob(row.id, row.service, row.task, row.inputs, row.messages, row.time_limit, row.attempts)
+
+    def _append(self, *messages: dict[str, str]) -> ColumnElement[Any]:
+        """``messages`` with more messages at the end, computed by the database (one statement)."""
+        if self.engine.get().dialect.name == "postgresql":
+            return J.c.messages.op("||")(cast_(literal(orjson.dumps(list(messages)).decode()), JSONB))
+        expr: ColumnElement[Any] = J.c.messages
+        for m in messages:
+            expr = func.json_insert(expr, "$[#]", func.json(orjson.dumps(m).decode()))
+        return expr
+
+    def heartbeat(
+        self, job_id: str, attempt: int, messages: list[dict[str, str]], progress: dict[str, Any] | None
+    ) -> str | None:
+        """Record liveness, messages and progress; the status (``None``: this attempt no longer owns the job)."""
+        with self.engine.autocommit().begin() as conn:
+            status = conn.execute(
+                update(J)
+                .where(J.c.id == job_id, J.c.attempts == attempt, J.c.status.in_(RUNNING))
+                .values(heartbeat=utcnow(), messages=messages, progress=progress)
+                .returning(J.c.status)
+            ).scalar_one_or_none()
+        return status
+
+    def finish(
+        self,
+        job_id: str,
+        attempt: int,
+        status: str,
+        messages: list[dict[str, str]],
+        results: Sequence[ResultRow] = (),
+    ) -> str | None:
+        """End a running attempt; a job cancelled meanwhile ends cancelled. The final status, or ``None``."""
+        now = utcnow()
+        ours = (J.c.id == job_id, J.c.attempts == attempt)
+        end = {"progress": None, "heartbeat": now, "finished": now}
+        cancelled = [*messages, msg(INFO, "Cancel complete.")]
+        with self.engine.get().begin() as conn:
+            final: str | None = status
+            done = conn.execute(
+                update(J)
+                .where(*ours, J.c.status == EXECUTING)
+                .values(status=status, messages=cancelled if status == CANCELLED else messages, **end)
+                .returning(J.c.id)
+            ).first()
+            if done is None:
+                final = CANCELLED
+                done = conn.execute(
+                    update(J)
+                    .where(*ours, J.c.status == CANCELLING)
+                    .values(status=CANCELLED, messages=cancelled, **end)
+                    .returning(J.c.id)
+                ).first()
+                if done is None:
+                    return None
+            if final == SUCCEEDED and results:
+                conn.execute(
+                    insert(R),
+                    [
+                        {
+                            "job_id": job_id,
+                            "param": r.param,
+                            "position": i,
+                            "data_type": r.data_type,
+                            "value": r.value,
+                            "has_z": r.has_z,
+                            "has_m": r.has_m,
+                            "count": r.count,
+                        }
+                        for i, r in enumerate(results)
+                    ],
+                )
+        return final
+
+    def fail_submitted(self, job_id: str, reason: str) -> None:
+        """A job that could not be queued ends failed."""
+        with self.engine.autocommit().begin() as conn:
+            conn.execute(
+                update(J)
+                .where(J.c.id == job_id, J.c.status == SUBMITTED)
+                .values(status=FAILED, finished=utcnow(), messages=self._append(msg(ERROR, reason)))
+            )
+
+    # -- cancel -----------------------------------------------------------------------------------
+
+    def request_cancel(self, job_id: str) -> tuple[JobView | None, bool]:
+        """Submitted -> Cancelled at once; Executing -> Cancelling. The job after, and whether it changed."""
+        now = utcnow()
+        with self.engine.get().begin() as conn:
+            row = conn.execute(
+                update(J)
+                .where(J.c.id == job_id, J.c.status.in_((SUBMITTED, EXECUTING)))
+                .values(
+                    status=case((J.c.status == SUBMITTED, CANCELLED), else_=CANCELLING),
+                    cancel_requested_at=now,
+                    finished=case((J.c.status == SUBMITTED, now), else_=None),
+                    messages=case(
+                        (J.c.status == SUBMITTED, self._append(msg(INFO, "Cancel complete."))), else_=J.c.messages
+                    ),
+                )
+                .returning(*_VIEW_COLUMNS)
+            ).one_or_none()
+            if row is not None:
+                return JobView(**row._asdict()), True
+            view = conn.execute(select(*_VIEW_COLUMNS).where(J.c.id == job_id)).one_or_none()
+        return (None if view is None else JobView(**view._asdict())), False
+
+    # -- recovery and retention (the monitor) --------------------------------------------------------
+
+    def requeue_stale(self, cutoff: datetime) -> list[str]:
+        """Running jobs whose heartbeat is older than ``cutoff``: re-queued once, then failed.
+
+        Returns the ids to submit again.
+        """
+        stale = J.c.heartbeat < cutoff
+        lost = "The process running this job stopped responding"
+        with self.engine.get().begin() as conn:
+            requeued = list(
+                conn.execute(
+                    update(J)
+                    .where(J.c.status == EXECUTING, stale, J.c.attempts < MAX_ATTEMPTS)
+                    .values(
+                        status=SUBMITTED,
+                        started=None,
+                        heartbeat=None,
+                        progress=None,
+                        messages=self._append(msg(WARNING, f"{lost}; the job was submitted again.")),
+                    )
+                    .returning(J.c.id)
+                ).scalars()
+            )
+            conn.execute(
+                update(J)
+                .where(J.c.status == EXECUTING, stale, J.c.attempts >= MAX_ATTEMPTS)
+                .values(
+                    status=FAILED,
+                    finished=utcnow(),
+                    progress=None,
+                    messages=self._append(msg(ERROR, f"{lost} {MAX_ATTEMPTS} times; the job failed.")),
+                )
+            )
+            conn.execute(
+                update(J)
+                .where(J.c.status == CANCELLING, stale)
+                .values(
+                    status=CANCELLED,
+                    finished=utcnow(),
+                    progress=None,
+                    messages=self._append(msg(INFO, "Cancel complete.")),
+                )
+            )
+        if requeued:
+            log.warning("re-queued jobs with a stale heartbeat: %s", ", ".join(requeued))
+        return requeued
+
+    def overdue(self, now: datetime, margin: float) -> list[str]:
+        """End running jobs whose own process failed to end them in time (past limit or cancel + margin).
+
+        Returns the ids whose processes should be terminated.
+        """
+        with self.engine.autocommit().connect() as conn:
+            rows = conn.execute(
+                select(J.c.id, J.c.status, J.c.started, J.c.time_limit, J.c.cancel_requested_at, J.c.attempts).where(
+                    J.c.status.in_(RUNNING)
+                )
+            ).all()
+        ended: list[str] = []
+        for row in rows:
+            if row.status == EXECUTING and row.started + timedelta(seconds=row.time_limit + margin) < now:
+                final, note = TIMED_OUT, msg(ERROR, f"The job exceeded its time limit of {row.time_limit:g} seconds.")
+            elif row.status == CANCELLING and row.cancel_requested_at + timedelta(seconds=margin) < now:
+                final, note = CANCELLED, msg(INFO, "Cancel complete.")
+            else:
+                continue
+            with self.engine.autocommit().begin() as conn:
+                got = conn.execute(
+                    update(J)
+                    .where(J.c.id == row.id, J.c.status == row.status, J.c.attempts == row.attempts)
+                    .values(status=final, finished=utcnow(), progress=None, messages=self._append(note))
+                    .returning(J.c.id)
+                ).first()
+            if got is not None:
+                ended.append(row.id)
+        return ended
+
+    def purge(self, older_than: datetime, batch: int = 1000) -> int:
+        """Delete jobs finished before ``older_than`` with their results and files."""
+        total = 0
+        while True:
+            ids = select(J.c.id).where(J.c.finished < older_than).limit(batch).scalar_subquery()
+            with self.engine.get().begin() as conn:
+                conn.execute(delete(R).where(R.c.job_id.in_(ids)))
+                gone = conn.execute(delete(J).where(J.c.id.in_(ids)).returning(J.c.id)).scalars().all()
+            for job_id in gone:
+                shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
+            total += len(gone)
+            if len(gone) < batch:
+                return total
+
+    def dispose(self) -> None:
+        """Close this process's connections."""
+        self.engine.dispose()

@@ -1,0 +1,96 @@
+"""JobStore's conditional updates, on SQLite and PostgreSQL: competing processes never both win."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gpserver.db.migrate import upgrade
+from gpserver.db.session import EngineHolder
+from gpserver.jobs import store as s
+from gpserver.jobs.store import JobStore, ResultRow, utcnow
+from tests.jobs.conftest import _pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'jobs.db'}"])
+    else:
+        urls = (u.replace("postgresql://", "postgresql+psycopg://", 1) for u in _pg_database())
+    for url in urls:
+        upgrade(url)
+        st = JobStore(EngineHolder(url), tmp_path / "jobs")
+        try:
+            yield st
+        finally:
+            st.dispose()
+
+
+def new(store: JobStore, limit: float = 60) -> str:
+    return store.create(service="Jobs", task="Square", inputs={"x": "3"}, time_limit=limit).id
+
+
+def test_claim_is_won_once_and_fences_old_attempts(store: JobStore) -> None:
+    job_id = new(store)
+    first = store.claim(job_id)
+    assert first is not None and first.attempt == 1 and first.inputs == {"x": "3"}
+    assert [m["description"] for m in first.messages] == ["Submitted.", "Executing..."]
+    assert store.claim(job_id) is None  # a redelivered message is a no-op
+    assert store.heartbeat(job_id, 2, [], None) is None  # not this attempt's job
+    assert store.finish(job_id, 1, s.SUCCEEDED, first.messages, [ResultRow("square", "GPLong", b"9")]) == s.SUCCEEDED
+    assert store.finish(job_id, 1, s.FAILED, []) is None  # finished once
+    assert store.result(job_id, "square") == ResultRow("square", "GPLong", b"9")
+    view = store.get(job_id)
+    assert view is not None and view.status == s.SUCCEEDED and view.finished is not None
+
+
+def test_cancel_waiting_and_running(store: JobStore) -> None:
+    waiting = new(store)
+    view, changed = store.request_cancel(waiting)
+    assert changed and view is not None and view.status == s.CANCELLED
+    assert view.messages[-1]["description"] == "Cancel complete."
+    assert store.claim(waiting) is None
+    running = new(store)
+    job = store.claim(running)
+    assert job is not None
+    view, changed = store.request_cancel(running)
+    assert changed and view is not None and view.status == s.CANCELLING
+    assert store.heartbeat(running, job.attempt, job.messages, None) == s.CANCELLING
+    # A tool that finishes anyway still ends cancelled, never succeeded.
+    assert store.finish(running, job.attempt, s.SUCCEEDED, job.messages) == s.CANCELLED
+    assert store.request_cancel(running)[1] is False
+
+
+def test_stale_jobs_are_requeued_once_then_failed(store: JobStore) -> None:
+    job_id = new(store)
+    assert store.claim(job_id) is not None
+    future = utcnow() + timedelta(seconds=60)
+    assert store.requeue_stale(future) == [job_id]
+    view = store.get(job_id)
+    assert view is not None and view.status == s.SUBMITTED
+    again = store.claim(job_id)
+    assert again is not None and again.attempt == 2
+    assert store.requeue_stale(future) == []
+    view = store.get(job_id)
+    assert view is not None and view.status == s.FAILED
+    assert "stopped responding" in view.messages[-1]["description"]
+
+
+def test_overdue_and_purge(store: JobStore) -> None:
+    job_id = new(store, limit=1)
+    assert store.claim(job_id) is not None
+    assert store.overdue(utcnow(), margin=5) == []
+    assert store.overdue(utcnow() + timedelta(seconds=10), margin=5) == [job_id]
+    view = store.get(job_id)
+    assert view is not None and view.status == s.TIMED_OUT
+    (store.jobs_dir / job_id).mkdir(parents=True)
+    (store.jobs_dir / job_id / "out.txt").write_text("x")
+    kept = new(store)
+    assert store.purge(utcnow() - timedelta(hours=1)) == 0
+    assert store.purge(utcnow() + timedelta(seconds=1)) == 1
+    assert store.get(job_id) is None and not (store.jobs_dir / job_id).exists()
+    assert store.get(kept) is not None
