@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gpserver.gp.tool import Input, Output, Parameter, Tool
 from gpserver.gp.structured import CompositeType, ValueTableType
+from gpserver.gp.tool import Input, Output, Parameter, Tool
 from gpserver.gp.types import FeatureSetType, MultiValueType
 
 EXECUTION_TYPES = {"sync": "esriExecutionTypeSynchronous", "async": "esriExecutionTypeAsynchronous"}

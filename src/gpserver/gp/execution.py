@@ -65,7 +65,8 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs
             values[param.name] = _check(param, param.gp_type.decode(raw, param=param.name))
         except InvalidParameterError as exc:
             reasons = exc.details or [exc.message]
-            problems.extend(r if param.name in r else f"Invalid value for '{param.name}': {r}" for r in reasons)
+            quoted = f"'{param.name}'"
+            problems.extend(r if quoted in r else f"Invalid value for {quoted}: {r}" for r in reasons)
     if problems:
         raise InvalidParameterError("Invalid or missing input parameters.", details=problems)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from gpserver.errors import ConfigurationError, InvalidParameterError
 from gpserver.gp.types import FULL, EncodeOptions, GPType, StringType, invalid, json_or_literal

@@ -508,7 +508,7 @@ class ExtentType(GPType[Extent]):
             v = value.get(key)
             if v is not None and not _finite(v):
                 raise invalid(param, f"'{key}' must be a number")
-            extra[key] = None if v is None else float(v)  # type: ignore[arg-type]
+            extra[key] = None if v is None else float(v)
         raw_sr = value.get("spatialReference", value.get("spatial_reference"))
         sr = None if raw_sr is None else SpatialReference.from_json(raw_sr, param=param)
         return Extent(xmin, ymin, xmax, ymax, sr, **extra)

@@ -1,0 +1,223 @@
+"""The ``uploads`` resource of a GP service (spec 12), and the per-request file context of execute."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import APIRouter
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message
+
+from gpserver import ARCGIS_VERSION
+from gpserver.api.deps import AppState, StateDep, base_url, callback, get_state
+from gpserver.api.params import Params, add
+from gpserver.api.render import output_format, render
+from gpserver.errors import InvalidRequestError, LimitExceededError, NotFoundError
+from gpserver.inputs import Resolver, ResultReader
+from gpserver.net.fetch import Fetcher
+from gpserver.outputs import OutputArea, OutputDir
+from gpserver.services.catalog import Service
+from gpserver.settings import Settings
+from gpserver.uploads import UploadStore
+
+router = APIRouter()
+GET_POST = ["GET", "POST"]
+UPLOADS = "/rest/services/{service:path}/GPServer/uploads"
+_FORM_SLACK = 1024 * 1024  # multipart headers and the small fields beside the file
+
+
+@dataclass
+class Files:
+    """The upload store and the output area of one app (``app.state.files``)."""
+
+    settings: Settings
+    uploads: UploadStore
+    outputs: OutputArea
+
+    @classmethod
+    def create(cls, settings: Settings) -> Files:
+        """Both under the data directory (created here)."""
+        root = settings.storage.data_dir
+        uploads_root, outputs_root = root / "uploads", root / "outputs"
+        for path in (uploads_root, outputs_root, root / "tmp"):
+            path.mkdir(parents=True, exist_ok=True)
+        store = UploadStore(
+            uploads_root, max_bytes=settings.files.max_upload_bytes, extensions=settings.files.upload_extensions
+        )
+        area = OutputArea(
+            outputs_root, retention_hours=settings.files.output_retention_hours, uploads_root=uploads_root
+        )
+        return cls(settings, store, area)
+
+
+def get_files(request: Request) -> Files:
+    """The app's files."""
+    files: Files = request.app.state.files
+    return files
+
+
+def _service_with_uploads(state: AppState, service: str) -> Service:
+    svc = state.catalog.service(service)
+    if not svc.config.uploads:
+        raise NotFoundError("Invalid URL", details=[f"Service '{svc.path}' does not accept uploads."])
+    return svc
+
+
+def _job_results(state: AppState) -> ResultReader:
+    """Reads succeeded job results of this server from the job store (own job-result URLs)."""
+
+    def read(service: str, job_id: str, param: str) -> bytes | None:
+        lazy = state.jobs
+        if lazy is None:
+            return None
+        store = lazy.get().store
+        job = store.get(job_id)
+        if job is None or job.service.lower() != service.strip("/").lower():
+            return None
+        row = store.result(job_id, param)
+        return None if row is None else row.value
+
+    return read
+
+
+@dataclass
+class RequestFiles:
+    """What execute needs to resolve inputs and publish output files for one request."""
+
+    files: Files
+    service: str
+    base: str
+    read_result: ResultReader | None
+    uploads: bool = True
+
+    @contextmanager
+    def session(self, params: Params) -> Iterator[tuple[Resolver, OutputDir]]:
+        """A resolver with a temporary work directory, and a fresh output directory; multipart file
+        parts of ``params`` are closed at the end."""
+        settings = self.files.settings
+        with tempfile.TemporaryDirectory(dir=settings.storage.data_dir / "tmp", prefix="req-") as work:
+            resolver = Resolver(
+                service=self.service,
+                work_dir=Path(work),
+                fetcher=lambda: Fetcher(settings.fetch),
+                uploads=self.files.uploads if self.uploads else None,
+                own_urls=(self.base,),
+                outputs=self.files.outputs,
+                read_result=self.read_result,
+                max_inline_bytes=settings.api.max_request_bytes,
+            )
+            try:
+                yield resolver, self.files.outputs.new(self.base)
+            finally:
+                resolver.close()
+                for value in params.values():
+                    if isinstance(value, UploadFile):
+                        value.file.close()
+
+
+def request_files(request: Request, svc: Service) -> RequestFiles:
+    """The file context of a request to a service."""
+    state = get_state(request)
+    base = base_url(request, state)
+    return RequestFiles(get_files(request), svc.path, base, _job_results(state), svc.config.uploads)
+
+
+@router.api_route(UPLOADS, methods=GET_POST, operation_id="uploads")
+async def uploads_info(service: str, request: Request, state: StateDep) -> Response:
+    """The uploads resource: what may be uploaded (items are not listed)."""
+    _service_with_uploads(state, service)
+    params = dict(request.query_params)
+    settings = state.settings.files
+    body = {
+        "currentVersion": ARCGIS_VERSION,
+        "maxUploadFileSize": settings.max_upload_bytes // (1024 * 1024),
+        "allowedUploadFileTypes": ",".join(settings.upload_extensions),
+        "operations": ["upload"],
+    }
+    return render(body, output_format(params), callback(params))
+
+
+@router.post(UPLOADS + "/upload", operation_id="upload")
+async def upload(service: str, request: Request, state: StateDep) -> Response:
+    """Store one multipart ``file`` (with an optional ``description``) and answer its item."""
+    request.state.params = dict(request.query_params)
+    svc = _service_with_uploads(state, service)
+    files = get_files(request)
+    params = await _read_upload_form(request, files.uploads.max_bytes + _FORM_SLACK)
+    request.state.params = {k: v for k, v in params.items() if isinstance(v, str)}
+    fmt = output_format(params)
+    part = params.get("file")
+    if not isinstance(part, UploadFile):
+        for value in params.values():
+            if isinstance(value, UploadFile):
+                await value.close()
+        raise InvalidRequestError("Upload failed.", details=["Send the file as the multipart field 'file'."])
+    description = params.get("description")
+    try:
+        item = await anyio.to_thread.run_sync(
+            lambda: files.uploads.save(
+                svc.path, part.filename or "upload", part.file, description if isinstance(description, str) else ""
+            )
+        )
+    finally:
+        for value in params.values():
+            if isinstance(value, UploadFile):
+                await value.close()
+    return render({"success": True, "item": item.to_json()}, fmt, callback(params))
+
+
+@router.api_route(UPLOADS + "/{item_id}", methods=GET_POST, operation_id="item")
+async def item_info(service: str, item_id: str, request: Request, state: StateDep) -> Response:
+    """An uploaded item's description."""
+    svc = _service_with_uploads(state, service)
+    params = dict(request.query_params)
+    item = get_files(request).uploads.get(svc.path, item_id)
+    return render({"item": item.to_json()}, output_format(params), callback(params))
+
+
+@router.api_route(UPLOADS + "/{item_id}/delete", methods=["POST"], operation_id="deleteItem")
+async def delete_item(service: str, item_id: str, request: Request, state: StateDep) -> Response:
+    """Delete an uploaded item."""
+    svc = _service_with_uploads(state, service)
+    params = dict(request.query_params)
+    get_files(request).uploads.delete(svc.path, item_id)
+    return render({"success": True, "itemID": item_id}, output_format(params), callback(params))
+
+
+async def _read_upload_form(request: Request, limit: int) -> Params:
+    """Query and multipart fields; the body is cut off past ``limit`` bytes, declared or not."""
+    declared = request.headers.get("content-length", "")
+    too_large = LimitExceededError("Upload failed.", details=[f"The file is larger than the limit of {limit} bytes."])
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        raise InvalidRequestError("Upload failed.", details=["Uploads are multipart/form-data requests."])
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large
+        return message
+
+    limited = Request(request.scope, receive)
+    try:
+        form = await limited.form(max_files=1, max_fields=50)
+    except LimitExceededError:
+        raise
+    except Exception as exc:  # python-multipart's errors have no common base we can name
+        raise InvalidRequestError("Unable to read the multipart body.", details=[str(exc)[:200]]) from None
+    params: dict[str, Any] = dict(request.query_params)
+    for key, value in form.multi_items():
+        add(params, key, value)
+    return params
