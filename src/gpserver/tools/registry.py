@@ -36,10 +36,67 @@ class Registry(Mapping[str, AnyToolType]):
         return Registry([*self._tools.values(), *tools])
 
 
+def builtin_tools() -> list[AnyToolType]:
+    """Every built-in tool class, in the order they are listed."""
+    from gpserver.tools.builtin import (
+        add_field,
+        append,
+        buffer,
+        calculate_field,
+        clip,
+        delete_field,
+        dissolve,
+        erase,
+        export_features,
+        feature_to_point,
+        generate_tessellation,
+        import_file,
+        intersect,
+        merge,
+        minimum_bounding_geometry,
+        near,
+        points_to_line,
+        project,
+        select,
+        select_layer_by_location,
+        simplify_line,
+        simplify_polygon,
+        smooth_line,
+        spatial_join,
+        summarize_within,
+        union,
+    )
+
+    return [
+        buffer.Buffer,
+        project.Project,
+        add_field.AddField,
+        delete_field.DeleteField,
+        calculate_field.CalculateField,
+        clip.Clip,
+        erase.Erase,
+        intersect.Intersect,
+        union.Union,
+        dissolve.Dissolve,
+        merge.Merge,
+        append.Append,
+        select.Select,
+        select_layer_by_location.SelectLayerByLocation,
+        spatial_join.SpatialJoin,
+        feature_to_point.FeatureToPoint,
+        minimum_bounding_geometry.MinimumBoundingGeometry,
+        simplify_polygon.SimplifyPolygon,
+        simplify_line.SimplifyLine,
+        smooth_line.SmoothLine,
+        near.Near,
+        points_to_line.PointsToLine,
+        generate_tessellation.GenerateTessellation,
+        summarize_within.SummarizeWithin,
+        export_features.ExportFeatures,
+        import_file.ImportFile,
+    ]
+
+
 def builtin_registry() -> Registry:
     """The built-in tools."""
-    from gpserver.tools.builtin.add_field import AddField
-    from gpserver.tools.builtin.buffer import Buffer
-    from gpserver.tools.builtin.project import Project
-
-    return Registry([Buffer, Project, AddField])
+    return Registry(builtin_tools())
