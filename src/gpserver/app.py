@@ -11,22 +11,21 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from gpserver import __version__
-from gpserver.api import gpserver, rest
+from gpserver.api import directories, gpserver, jobs, rest, uploads
 from gpserver.api.deps import AppState
 from gpserver.api.errors import install_error_handlers
 from gpserver.api.middleware import NormalizePath
+from gpserver.jobs.service import LazyJobs
+from gpserver.services import catalog as services_catalog
 from gpserver.services.catalog import Catalog
-from gpserver.services.config import load_services_file
 from gpserver.settings import Settings
-from gpserver.tools.registry import builtin_registry
 
 log = logging.getLogger(__name__)
 
 
 def load_catalog(settings: Settings) -> Catalog:
     """The services file resolved against the tool registry (fails start-up when bad)."""
-    loaded = load_services_file(settings.storage.services_file)
-    return Catalog.build(loaded, builtin_registry())
+    return services_catalog.load_catalog(settings.storage.services_file)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.sync_limiter = anyio.CapacityLimiter(settings.api.sync_workers)
-        yield
+        state.jobs = LazyJobs(settings)
+        await anyio.to_thread.run_sync(state.jobs.start_if_needed)  # recovery runs from the start
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(state.jobs.close)
 
     app = FastAPI(
         title="gpserver",
@@ -48,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{settings.api.prefix}/api/openapi.json",
     )
     app.state.gp = state
-    for router in (rest.router, gpserver.router):
+    app.state.files = uploads.Files.create(settings)
+    # uploads before gpserver: ``GPServer/uploads`` must not be taken for a task named "uploads".
+    for router in (rest.router, uploads.router, directories.router, gpserver.router, jobs.router):
         app.include_router(router, prefix=settings.api.prefix)
     install_error_handlers(app)
     app.add_middleware(

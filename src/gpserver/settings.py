@@ -128,14 +128,79 @@ class JobSettings(BaseSettings):
     retention_hours: float = Field(default=6.0, gt=0)
 
 
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class FetchSettings(BaseSettings):
+    """Inputs given by URL: the one outbound HTTP client (``gpserver.net.fetch``).
+
+    Attributes:
+        input_url_allowlist: hosts or CIDRs (comma-separated, ``GPSERVER_INPUT_URL_ALLOWLIST``)
+            exempted from the block on private, loopback, link-local and other non-public
+            addresses; public addresses are always allowed. Example: ``gis.local,10.1.0.0/16``.
+        fetch_timeout: seconds one request may take in all (connect, wait, download).
+        fetch_max_bytes: largest response body, and the most bytes all pages of one input may add up to.
+        fetch_max_pages: most pages read while a query answers ``exceededTransferLimit``.
+    """
+
+    model_config = _ENV
+
+    input_url_allowlist: Annotated[list[str], NoDecode] = []
+    fetch_timeout: float = Field(default=30.0, gt=0)
+    fetch_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    fetch_max_pages: int = Field(default=100, ge=1)
+
+    @field_validator("input_url_allowlist", mode="before")
+    @classmethod
+    def _allowlist(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+
+class FilesSettings(BaseSettings):
+    """Uploaded items and output files.
+
+    Attributes:
+        max_upload_bytes: largest uploaded file (``GPSERVER_MAX_UPLOAD_BYTES``).
+        upload_extensions: extensions (no dot, comma-separated) an upload may have; an upload
+            without an allowed extension is refused.
+        output_retention_hours: output files of ``execute`` (``rest/directories/arcgisoutput``) and
+            uploaded items are deleted after this age.
+    """
+
+    model_config = _ENV
+
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    upload_extensions: Annotated[list[str], NoDecode] = [
+        "json", "geojson", "txt", "csv", "zip", "gpkg", "kml", "kmz", "tif", "tiff", "png", "jpg", "xml", "prj",
+    ]  # fmt: skip
+    output_retention_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("upload_extensions", mode="before")
+    @classmethod
+    def _extensions(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        return [v.lower().lstrip(".") for v in value] if isinstance(value, list) else value
+
+
 class Settings(BaseModel):
     """All settings, one attribute per concern."""
 
     api: ApiSettings = Field(default_factory=ApiSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    files: FilesSettings = Field(default_factory=FilesSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read every concern from the environment."""
-        return cls(api=ApiSettings(), storage=StorageSettings(), jobs=JobSettings())
+        return cls(
+            api=ApiSettings(),
+            storage=StorageSettings(),
+            jobs=JobSettings(),
+            fetch=FetchSettings(),
+            files=FilesSettings(),
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import Depends
@@ -11,6 +11,8 @@ from starlette.requests import Request
 
 from gpserver.api.params import Params, read_params
 from gpserver.api.render import output_format
+from gpserver.errors import InvalidRequestError
+from gpserver.jobs.service import Jobs, LazyJobs
 from gpserver.services.catalog import Catalog
 from gpserver.settings import Settings
 
@@ -23,13 +25,13 @@ class AppState:
         settings: all settings.
         catalog: the published services.
         sync_limiter: bounds concurrent synchronous executes (they run in threads).
-        jobs: the job service (store + runner), once started.
+        jobs: the jobs machinery (store, runner, monitor), built on first use.
     """
 
     settings: Settings
     catalog: Catalog
     sync_limiter: anyio.CapacityLimiter
-    jobs: Any = field(default=None)
+    jobs: LazyJobs | None = field(default=None)
 
 
 def get_state(request: Request) -> AppState:
@@ -68,3 +70,16 @@ def callback(params: Params) -> str | None:
 def base_url(request: Request, state: AppState) -> str:
     """Absolute URL of this server's context root (``https://host/arcgis``)."""
     return str(request.base_url).rstrip("/") + state.settings.api.prefix
+
+
+async def get_jobs(state: StateDep) -> Jobs:
+    """The jobs machinery (built on first use: the SQLite default migrates itself then)."""
+    lazy: LazyJobs | None = state.jobs
+    if lazy is None:
+        raise InvalidRequestError("Unable to complete operation.", details=["Asynchronous jobs are not available."])
+    if lazy.ready:
+        return lazy.get()
+    return await anyio.to_thread.run_sync(lazy.get)
+
+
+JobsDep = Annotated[Jobs, Depends(get_jobs)]

@@ -8,15 +8,18 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gpserver import ARCGIS_VERSION
 from gpserver.api.deps import FormatDep, ParamsDep, StateDep, callback
 from gpserver.api.render import dumps, render, render_bytes
+from gpserver.api.uploads import RequestFiles, request_files
 from gpserver.errors import InvalidRequestError
 from gpserver.gp.describe import EXECUTION_TYPES, describe_task
 from gpserver.gp.execution import invoke, read_environment
 from gpserver.gp.tool import ToolContext
+from gpserver.inputs import resolve_inputs
 from gpserver.services.catalog import Service
 
 router = APIRouter()
@@ -35,7 +38,7 @@ async def service_info(service: str, state: StateDep, params: ParamsDep, fmt: Fo
         "executionType": EXECUTION_TYPES[svc.config.execution],
         "resultMapServerName": "",
         "maximumRecords": svc.config.maximum_records,
-        "capabilities": "",
+        "capabilities": "Uploads" if svc.config.uploads else "",
     }
     return render(body, fmt, callback(params))
 
@@ -51,7 +54,9 @@ async def task_info(service: str, task: str, state: StateDep, params: ParamsDep,
 
 
 @router.api_route(SERVICE + "/{task}/execute", methods=GET_POST, operation_id="execute")
-async def execute(service: str, task: str, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+async def execute(
+    service: str, task: str, request: Request, state: StateDep, params: ParamsDep, fmt: FormatDep
+) -> Response:
     """Run a task now and answer with its results and messages (synchronous services)."""
     svc = state.catalog.service(service)
     _, tool = svc.task(task)
@@ -60,14 +65,18 @@ async def execute(service: str, task: str, state: StateDep, params: ParamsDep, f
             "Unable to complete operation.",
             details=[f"'{svc.path}' is an asynchronous service: use submitJob, not execute."],
         )
-    body = await anyio.to_thread.run_sync(partial(_execute, svc, tool, params, fmt), limiter=state.sync_limiter)
+    files = request_files(request, svc)
+    body = await anyio.to_thread.run_sync(partial(_execute, svc, tool, params, fmt, files), limiter=state.sync_limiter)
     return render_bytes(body, fmt, callback(params))
 
 
-def _execute(svc: Service, tool: Any, params: dict[str, Any], fmt: str) -> bytes:
-    """Decode, run, encode and serialise, all off the event loop."""
+def _execute(svc: Service, tool: Any, params: dict[str, Any], fmt: str, files: RequestFiles) -> bytes:
+    """Resolve URL/itemID inputs, decode, run, encode and serialise, all off the event loop."""
     env, opts = read_environment(params)
-    ctx = ToolContext(env=env)
-    results = invoke(tool, params, ctx, replace(opts, max_records=svc.config.maximum_records))
+    with files.session(params) as (resolver, out):
+        params = resolve_inputs(tool, params, resolver=resolver)
+        ctx = ToolContext(env=env, output_dir=out.path)
+        opts = replace(opts, max_records=svc.config.maximum_records, file_url=out.url_for)
+        results = invoke(tool, params, ctx, opts)
     messages, _ = ctx.snapshot()
     return dumps({"results": results, "messages": messages}, fmt)

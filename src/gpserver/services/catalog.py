@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gpserver.errors import ConfigurationError, UnknownFolderError, UnknownServiceError, UnknownTaskError
 from gpserver.gp.tool import Tool
-from gpserver.services.config import Loaded, ServiceConfig
-from gpserver.tools.registry import Registry
+from gpserver.services.config import Loaded, ServiceConfig, load_services_file
+from gpserver.tools.loader import load_toolboxes
+from gpserver.tools.models import build_models, load_model_files
+from gpserver.tools.registry import Registry, builtin_registry
 
 AnyToolType = type[Tool[Any, Any]]
 
@@ -91,3 +94,28 @@ class Catalog:
             raise UnknownFolderError("Invalid URL", details=[f"Folder '{folder}' does not exist"])
         low = folder.lower() if folder else None
         return [s for s in self.services.values() if (s.config.folder or "").lower() == (low or "")]
+
+
+def load_catalog(services_file: Path | None) -> Catalog:
+    """The services file resolved against the built-in tools, its ``toolboxes`` and its ``models``."""
+    loaded = load_services_file(services_file)
+    return Catalog.build(loaded, load_registry(loaded))
+
+
+def load_registry(loaded: Loaded) -> Registry:
+    """Built-in tools, then the toolboxes' tools, then the models (each may use what comes before)."""
+    base = Path(loaded.path).parent if Path(loaded.path).is_file() else None
+    registry = builtin_registry()
+    try:
+        registry = registry.with_tools(load_toolboxes(loaded.config.toolboxes, base, loaded.path))
+    except ConfigurationError as exc:
+        if exc.message.startswith("Two tools"):
+            raise ConfigurationError(f"{loaded.path}: toolboxes: {exc.message}") from None
+        raise
+    models = load_model_files(loaded.config.models, base, loaded.path)
+    try:
+        return build_models(models, registry)
+    except ConfigurationError as exc:
+        if exc.message.startswith("Two tools"):
+            raise ConfigurationError(f"{loaded.path}: models: {exc.message}") from None
+        raise

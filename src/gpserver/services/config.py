@@ -8,7 +8,10 @@ services:
     execution: sync             # sync | async
     maximumRecords: 100000
     timeLimit: 600              # seconds a job may run (async)
+    uploads: true               # optional: the service's ``uploads`` resource (capability "Uploads")
     tools: [Buffer, Project, AddField]   # or {tool: Buffer, name: BufferPoints}
+toolboxes: [my_package.tools, toolbox/my_tools.py]  # optional: modules or files whose ``TOOLS`` list adds tools
+models: [...]                   # optional: tool chains published as tasks (see gpserver.tools.models)
 ```
 """
 
@@ -24,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gpserver.errors import ConfigurationError
+from gpserver.tools.models import ModelConfig
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\- ]*")
 
@@ -48,6 +52,7 @@ class ServiceConfig(BaseModel):
     execution: Literal["sync", "async"] = "sync"
     maximum_records: int = Field(default=1000, ge=1, alias="maximumRecords")
     time_limit: float | None = Field(default=None, gt=0, alias="timeLimit")
+    uploads: bool = False
     tools: list[TaskConfig | str] = Field(min_length=1)
 
     @field_validator("name", "folder")
@@ -68,6 +73,8 @@ class ServicesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     services: list[ServiceConfig] = Field(min_length=1)
+    toolboxes: list[str] = Field(default_factory=list)
+    models: list[ModelConfig | str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def parse_services(text: str, where: str) -> Loaded:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("TaskConfig", "str"))]
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("TaskConfig", "ModelConfig", "str"))]
             key = ".".join(str(p) for p in loc) or "(top)"
             problems.append(f"{where}, line {_line(node, loc)}: {key}: {err['msg']}")
         raise ConfigurationError(problems[0], details=problems) from None
