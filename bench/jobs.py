@@ -1,0 +1,314 @@
+"""Scenario 3: ``submitJob`` -> ``esriJobSucceeded`` on Celery/Redis/PostgreSQL and on the embedded runner.
+
+Written against the ArcGIS REST contract only: POST ``<task>/submitJob`` -> ``{jobId}``; GET
+``<task>/jobs/<jobId>?f=json`` until ``esriJobSucceeded``; GET ``<task>/jobs/<jobId>/results/<param>``.
+Uses a fresh PostgreSQL database (dropped afterwards) and Redis databases 13 (gpserver) and 14 (bare
+Celery). Skips itself, saying why, when ``gpserver worker``, Redis or PostgreSQL is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import memory, payloads, procs
+from bench.stats import median, ms, pct
+
+PG = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+TASK = "/rest/services/BenchAsync/GPServer/Buffer"
+SYNC_TASK = "/rest/services/BenchSync/GPServer/Buffer"
+Row = Callable[..., None]
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _has_worker_cli() -> bool:
+    out = subprocess.run([procs.PY, "-m", "gpserver", "--help"], capture_output=True, text=True, check=False)
+    return "worker" in out.stdout
+
+
+class Client:
+    """The ArcGIS REST job contract over one keep-alive connection."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=120)
+
+    def submit(self, body: bytes) -> str:
+        r = self.http.post(TASK + "/submitJob", content=body, headers={"content-type": procs_form()})
+        r.raise_for_status()
+        return str(r.json()["jobId"])
+
+    def status(self, job: str) -> str:
+        return str(
+            self.http.get(f"{TASK}/jobs/{job}", params={"f": "json", "returnMessages": "false"}).json()["jobStatus"]
+        )
+
+    def wait(self, job: str, every: float = 0.002, limit: float = 300.0) -> str:
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            s = self.status(job)
+            if s in ("esriJobSucceeded", "esriJobFailed", "esriJobCancelled", "esriJobTimedOut"):
+                return s
+            time.sleep(every)
+        return "timeout"
+
+    def result(self, job: str, param: str = "out_feature_class") -> int:
+        r = self.http.get(f"{TASK}/jobs/{job}/results/{param}", params={"f": "json"})
+        r.raise_for_status()
+        return len(r.content)
+
+
+def procs_form() -> str:
+    return "application/x-www-form-urlencoded"
+
+
+def latency(c: Client, body: bytes, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        job = c.submit(body)
+        if c.wait(job) != "esriJobSucceeded":
+            raise RuntimeError(f"job {job} did not succeed")
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def burst(c: Client, body: bytes, n: int) -> float:
+    """Jobs/s: submit ``n`` jobs back to back, poll until every one succeeded."""
+    t0 = time.perf_counter()
+    pending = [c.submit(body) for _ in range(n)]
+    while pending:
+        pending = [j for j in pending if c.status(j) != "esriJobSucceeded"]
+        if pending:
+            time.sleep(0.005)
+    return n / (time.perf_counter() - t0)
+
+
+def bare_celery(n_lat: int, n_burst: int, tmp: Path) -> dict[str, Any]:
+    """A bare Celery round-trip loop with 2 worker processes."""
+    env = {**os.environ, "PYTHONPATH": str(procs.ROOT)}
+    log = (tmp / "celery-bare.log").open("wb")
+    argv = [
+        procs.PY,
+        "-m",
+        "celery",
+        "-A",
+        "bench.celery_bare",
+        "worker",
+        "-c",
+        "2",
+        "-Q",
+        "benchbare",
+        "-l",
+        "WARNING",
+    ]
+    worker = subprocess.Popen(
+        argv, cwd=procs.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        from bench.celery_bare import noop
+
+        noop.delay(0).get(timeout=60)
+        lat = []
+        for i in range(n_lat):
+            t0 = time.perf_counter()
+            noop.delay(i).get(timeout=30)
+            lat.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        results = [noop.delay(i) for i in range(n_burst)]
+        for r in results:
+            r.get(timeout=60)
+        rate = n_burst / (time.perf_counter() - t0)
+        return {"lat": lat, "rps": rate}
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        log.close()
+
+
+class Database:
+    """A fresh PostgreSQL database for one run, dropped afterwards."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.name = f"gpbench_{os.getpid()}"
+        self.admin = psycopg.connect(PG, autocommit=True)
+        self.admin.execute(f"DROP DATABASE IF EXISTS {self.name}")
+        self.admin.execute(f"CREATE DATABASE {self.name}")
+        self.url = PG.rsplit("/", 1)[0] + "/" + self.name
+        env = {**os.environ, "GPSERVER_DATABASE_URL": self.url}
+        subprocess.run([procs.PY, "-m", "gpserver", "db", "upgrade"], env=env, check=True, capture_output=True)
+
+    def fill(self, rows: int) -> None:
+        """``rows`` finished jobs, as a long-running store holds them."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO gp_jobs (id, service, task, status, inputs, messages, time_limit, attempts, created,"
+                " started, finished) SELECT 'j' || md5(g::text), 'BenchAsync', 'Buffer', 'esriJobSucceeded',"
+                " '{}', '[]', 600, 1, now() - interval '1 hour', now() - interval '1 hour',"
+                " now() - interval '1 hour' FROM generate_series(1, %s) g",
+                (rows,),
+            )
+            conn.execute("ANALYZE gp_jobs")
+
+    def drop(self) -> None:
+        self.admin.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self.admin.close()
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids = (task / "children").read_text().split()
+        out += [int(k) for k in kids]
+    return out
+
+
+def scenario3(row: Row, results: dict[str, Any], *, quick: bool, tmp: Path) -> None:
+    print("scenario 3: submitJob -> esriJobSucceeded", flush=True)
+    why = None
+    if not _has_worker_cli():
+        why = "`gpserver worker` does not exist yet"
+    elif not _reachable("127.0.0.1", 6379) or not _reachable("127.0.0.1", 5432):
+        why = "Redis (6379) or PostgreSQL (5432) is not reachable on 127.0.0.1"
+    if why:
+        row("3", "skipped", why)
+        return
+    n_lat, n_burst = (20, 40) if quick else (60, 150)
+    one = payloads.body("buffer", 1)
+    out: dict[str, Any] = {}
+    db = Database()
+    try:
+        bare = bare_celery(n_lat, n_burst, tmp)
+        out["bare_celery"] = bare
+        row(
+            "3",
+            "bare Celery round trip p50 / p99 ms; tasks/s (2 workers)",
+            f"{ms(median(bare['lat']))} / {ms(pct(bare['lat'], 99))}; {bare['rps']:.0f}",
+        )
+        base_env = {"GPSERVER_DATABASE_URL": db.url, "GPSERVER_HEARTBEAT_SECONDS": "1"}
+        for runner, workers in (("celery", 1), ("celery", 2), ("embedded", 1), ("embedded", 2)):
+            env = dict(base_env)
+            if runner == "celery":
+                env["GPSERVER_BROKER_URL"] = REDIS
+            else:
+                env["GPSERVER_EMBEDDED_WORKERS"] = str(workers)
+            name = f"gp-{runner}-{workers}"
+            server = procs.gpserver(tmp, env, name=name)
+            worker = None
+            try:
+                if runner == "celery":
+                    wlog = (tmp / f"{name}-worker.log").open("wb")
+                    worker = subprocess.Popen(
+                        [procs.PY, "-m", "gpserver", "worker", "--concurrency", str(workers), "--loglevel", "WARNING"],
+                        cwd=procs.ROOT,
+                        env={
+                            **os.environ,
+                            **env,
+                            "GPSERVER_SERVICES_FILE": str(procs.ROOT / "bench" / "services.yaml"),
+                            "GPSERVER_DATA_DIR": str(tmp / name),
+                        },
+                        stdout=wlog,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                c = Client(server.url)
+                latency(c, one, 3)  # warm: worker up, imports done
+                key = f"{runner}_{workers}"
+                lat = latency(c, one, n_lat)
+                rate = burst(c, one, n_burst)
+                out[key] = {"lat": lat, "rps": rate}
+                row(
+                    "3",
+                    f"{runner}, {workers} worker(s): submit->succeeded p50 / p99 ms; jobs/s",
+                    f"{ms(median(lat))} / {ms(pct(lat, 99))}; {rate:.0f}",
+                    (("met" if median(lat) <= 0.015 else "MISSED") + " (p50 <= 15 ms)") if runner == "celery" else "",
+                )
+                if runner == "celery" and workers == 2:
+                    r = rate / bare["rps"]
+                    out["burst_ratio_vs_bare"] = r
+                    ok = "met" if r >= 0.5 else "MISSED"
+                    row("3", "celery 2 workers: jobs/s / bare Celery tasks/s", f"{r:.2f}", f"{ok} (>= 0.5)")
+                    big(row, out, c, server, worker, quick)
+                    db.fill(100_000)
+                    rate_full = burst(c, one, n_burst)
+                    r = rate_full / rate
+                    out["full_store_ratio"] = r
+                    row(
+                        "3",
+                        "celery 2 workers: jobs/s with 100,000 finished rows / empty store",
+                        f"{r:.2f}",
+                        f"{'met' if r >= 0.9 else 'MISSED'} (>= 0.9)",
+                    )
+            finally:
+                if worker is not None:
+                    worker.terminate()
+                    worker.wait(30)
+                server.stop()
+    finally:
+        db.drop()
+    results["scenario3"] = out
+
+
+def big(row: Row, out: dict[str, Any], c: Client, server: procs.Server, worker: Any, quick: bool) -> None:
+    """A 10,000-point job: submit vs execute, result fetch vs job time; worker memory at 100,000 (full run)."""
+    sizes = [10_000] if quick else [10_000, 100_000]
+    for n in sizes:
+        body = payloads.body("buffer", n)
+        kids = _children(worker.pid) if worker is not None else []
+        for k in kids:
+            memory.reset_peak(k)
+        idle = {k: memory.rss(k) for k in kids}
+        t0 = time.perf_counter()
+        job = c.submit(body)
+        t_submit = time.perf_counter() - t0
+        c.wait(job, every=0.005)
+        t_job = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        size = c.result(job)
+        t_fetch = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        r = c.http.post(SYNC_TASK + "/execute", content=body, headers={"content-type": procs_form()})
+        t_exec = time.perf_counter() - t2
+        r.raise_for_status()
+        growth = max((memory.peak_rss(k) - idle[k] for k in kids), default=0)
+        out[f"job_{n}"] = {
+            "submit": t_submit,
+            "job": t_job,
+            "fetch": t_fetch,
+            "execute": t_exec,
+            "result_bytes": size,
+            "worker_growth": growth,
+        }
+        label = f"{n:,}-point job"
+        row(
+            "3",
+            f"{label}: submit / execute ms",
+            f"{ms(t_submit)} / {ms(t_exec)} ({t_submit / t_exec:.3f}x)",
+            f"{'met' if t_submit <= 0.1 * t_exec else 'MISSED'} (<= 0.1)",
+        )
+        row(
+            "3",
+            f"{label}: result fetch / job ms",
+            f"{ms(t_fetch)} / {ms(t_job)} ({t_fetch / t_job:.3f}x)",
+            f"{'met' if t_fetch <= 0.1 * t_job else 'MISSED'} (<= 0.1)",
+        )
+        if n == 100_000 and kids:
+            row("4", "Buffer 100,000 job: worker peak RSS growth MB", f"{growth / 1e6:.0f}")
