@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,10 +12,14 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from gpserver import __version__
-from gpserver.api import directories, gpserver, jobs, rest, uploads
-from gpserver.api.deps import AppState
+from gpserver.api import directories, gpserver, jobs, rest, tokens, uploads
+from gpserver.api.deps import AppState, input_limits
 from gpserver.api.errors import install_error_handlers
 from gpserver.api.middleware import NormalizePath
+from gpserver.api.ratelimit import RateLimit
+from gpserver.auth import redact
+from gpserver.auth.service import Authenticator
+from gpserver.gp.execution import configure_limits
 from gpserver.jobs.service import LazyJobs
 from gpserver.services import catalog as services_catalog
 from gpserver.services.catalog import Catalog
@@ -31,17 +36,28 @@ def load_catalog(settings: Settings) -> Catalog:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing is read from the environment unless ``settings`` is omitted."""
     settings = settings or Settings.from_env()
-    state = AppState(settings=settings, catalog=load_catalog(settings), sync_limiter=anyio.CapacityLimiter(1))
+    redact.install()  # tokens never reach a log line (uvicorn's access log included)
+    configure_limits(input_limits(settings))
+    state = AppState(
+        settings=settings,
+        catalog=load_catalog(settings),
+        sync_limiter=anyio.CapacityLimiter(1),
+        auth=Authenticator(settings),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.sync_limiter = anyio.CapacityLimiter(settings.api.sync_workers)
         state.jobs = LazyJobs(settings)
         await anyio.to_thread.run_sync(state.jobs.start_if_needed)  # recovery runs from the start
+        # Start-up objects (modules, tools, PROJ handles) never become garbage: keep them out of
+        # every later full collection.
+        gc.freeze()
         try:
             yield
         finally:
             await anyio.to_thread.run_sync(state.jobs.close)
+            state.auth.close()
 
     app = FastAPI(
         title="gpserver",
@@ -50,13 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=f"{settings.api.prefix}/api/docs",
         redoc_url=None,
         openapi_url=f"{settings.api.prefix}/api/openapi.json",
+        redirect_slashes=False,  # NormalizePath strips trailing slashes: a redirect adding one would loop
     )
     app.state.gp = state
     app.state.files = uploads.Files.create(settings)
     # uploads before gpserver: ``GPServer/uploads`` must not be taken for a task named "uploads".
-    for router in (rest.router, uploads.router, directories.router, gpserver.router, jobs.router):
+    for router in (rest.router, tokens.router, uploads.router, directories.router, gpserver.router, jobs.router):
         app.include_router(router, prefix=settings.api.prefix)
     install_error_handlers(app)
+    app.add_middleware(RateLimit, per_minute=settings.limits.rate_limit, secret=lambda: state.auth.secret)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.api.cors_origins,

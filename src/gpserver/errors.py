@@ -9,6 +9,7 @@ GPServerError
  ├─ ToolExecutionError             a tool failed; carries the messages so far
  ├─ JobCancelledError              raised inside a tool when its job was cancelled
  ├─ LimitExceededError             size, count or rate limits
+ │   └─ TooManyRequestsError       the rate limit, or too many queued jobs
  └─ ConfigurationError             a bad services file, settings or tool declaration
 """
 
@@ -93,6 +94,10 @@ class JobTimedOutError(GPServerError):
 
 class LimitExceededError(GPServerError):
     """A size, count or rate limit was exceeded."""
+
+
+class TooManyRequestsError(LimitExceededError):
+    """Too many requests in the last minute, or too many jobs waiting."""
 
 
 class ConfigurationError(GPServerError):

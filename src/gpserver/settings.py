@@ -185,6 +185,41 @@ class FilesSettings(BaseSettings):
         return [v.lower().lstrip(".") for v in value] if isinstance(value, list) else value
 
 
+class AuthSettings(BaseSettings):
+    """Token-based security (users are in the database: ``gpserver user add``).
+
+    Attributes:
+        token_minutes: validity of a token when ``generateToken`` is given no ``expiration``;
+            also published as ``shortLivedTokenValidity``.
+        token_max_minutes: longest validity a token may be given (longer requests are clamped).
+    """
+
+    model_config = _ENV
+
+    token_minutes: int = Field(default=60, ge=1)
+    token_max_minutes: int = Field(default=1440, ge=1)
+
+
+class LimitSettings(BaseSettings):
+    """Limits on what one request or one caller may ask for (0 turns a count limit off).
+
+    Attributes:
+        max_input_features: most features (records) one input parameter may hold.
+        max_vertices_per_geometry: most vertices one input geometry may have.
+        max_queued_jobs_per_user: most jobs one user may have waiting or running at once
+            (signed-in users only; anonymous callers are held back by ``rate_limit``).
+        rate_limit: requests per minute per caller (the user of a token, else the client IP),
+            counted in each API process; 0: off.
+    """
+
+    model_config = _ENV
+
+    max_input_features: int = Field(default=1_000_000, ge=0)
+    max_vertices_per_geometry: int = Field(default=1_000_000, ge=0)
+    max_queued_jobs_per_user: int = Field(default=20, ge=0)
+    rate_limit: int = Field(default=0, ge=0)
+
+
 class Settings(BaseModel):
     """All settings, one attribute per concern."""
 
@@ -193,6 +228,8 @@ class Settings(BaseModel):
     jobs: JobSettings = Field(default_factory=JobSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     files: FilesSettings = Field(default_factory=FilesSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -203,4 +240,6 @@ class Settings(BaseModel):
             jobs=JobSettings(),
             fetch=FetchSettings(),
             files=FilesSettings(),
+            auth=AuthSettings(),
+            limits=LimitSettings(),
         )

@@ -82,7 +82,12 @@ def test_info_beside_services_also_with_double_slash(client: TestClient) -> None
     for path in ("/rest/info", "http://testserver//rest/info", "http://testserver/rest//info"):
         body = client.get(path, params={"f": "json"}).json()
         assert body["currentVersion"] == 11.3
-        assert body["authInfo"]["isTokenBasedSecurity"] is False
+        # The bundled samples include a secured service (SampleSecured): token-based security is on.
+        assert body["authInfo"] == {
+            "isTokenBasedSecurity": True,
+            "tokenServicesUrl": "http://testserver/tokens/generateToken",
+            "shortLivedTokenValidity": 60,
+        }
         assert "owningSystemUrl" not in body
 
 

@@ -1,5 +1,6 @@
 """Fuzzing: every task's declared parameters filled by Hypothesis with valid, broken and hostile
-values. Any HTTP 5xx or body with ``error.code`` 500 fails. Runs with ``make fuzz`` (outside
+values (secured services too, with an administrator's token), and ``generateToken``'s parameters.
+Any HTTP 5xx or body with ``error.code`` 500 fails. Runs with ``make fuzz`` (outside
 ``make test``); ``GPSERVER_FUZZ_EXAMPLES`` sets the examples per task (default 300)."""
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpserver.app import create_app
+from gpserver.auth.service import Authenticator
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("GPSERVER_FUZZ_EXAMPLES", "300"))
+PASSWORD = "fuzzing password"  # noqa: S105
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 anything = st.recursive(
@@ -84,16 +87,26 @@ env = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
-    with TestClient(create_app(make_settings(tmp)), raise_server_exceptions=False) as c:
+    settings = make_settings(tmp)
+    auth = Authenticator(settings)
+    auth.users.add("admin", PASSWORD, "administrator")
+    auth.close()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
 
-def tasks(client: TestClient) -> list[tuple[str, str, list[str]]]:
+@pytest.fixture(scope="module")
+def token(client: TestClient) -> str:
+    return str(client.post("/tokens", data={"username": "admin", "password": PASSWORD, "f": "json"}).json()["token"])
+
+
+def tasks(client: TestClient, token: str) -> list[tuple[str, str, list[str]]]:
     out = []
-    for svc in client.get("/rest/services?f=json").json()["services"]:
-        service = client.get(f"/rest/services/{svc['name']}/GPServer?f=json").json()
+    auth = {"f": "json", "token": token}
+    for svc in client.get("/rest/services", params=auth).json()["services"]:
+        service = client.get(f"/rest/services/{svc['name']}/GPServer", params=auth).json()
         for task in service["tasks"]:
-            info = client.get(f"/rest/services/{svc['name']}/GPServer/{task}?f=json").json()
+            info = client.get(f"/rest/services/{svc['name']}/GPServer/{task}", params=auth).json()
             names = [p["name"] for p in info["parameters"] if p["direction"] == "esriGPParameterDirectionInput"]
             op = "execute" if service["executionType"].endswith("Synchronous") else "submitJob"
             out.append((f"/rest/services/{svc['name']}/GPServer/{task}/{op}", task, names))
@@ -110,21 +123,78 @@ def check(resp: Any) -> None:
         assert body["error"]["code"] != 500, body
 
 
-def fuzz_task(client: TestClient, url: str, names: list[str]) -> None:
+def fuzz_task(client: TestClient, url: str, names: list[str], token: str) -> None:
     """Hypothesis run over one task's declared inputs plus environment options."""
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     @given(values=st.fixed_dictionaries({n: value for n in names}), extra=env, method=st.sampled_from(["GET", "POST"]))
     def run(values: dict[str, str], extra: dict[str, str], method: str) -> None:
-        params = {"f": "json", **values, **extra}
+        params = {"f": "json", **values, **extra, "token": token}
         check(client.get(url, params=params) if method == "GET" else client.post(url, data=params))
 
     run()
 
 
-def test_fuzz_every_task(client: TestClient) -> None:
-    for url, _task, names in tasks(client):
-        fuzz_task(client, url, names)
+def test_fuzz_every_task(client: TestClient, token: str) -> None:
+    found = tasks(client, token)
+    assert any("SampleSecured" in url for url, _, _ in found)  # secured services are fuzzed too
+    for url, _task, names in found:
+        fuzz_task(client, url, names, token)
+
+
+token_values = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["", "a.b", ".", "x" * 5000, "eyJ1IjoiYWRtaW4iLCJnIjowLCJlIjo5OTk5OTk5OTk5fQ.abc"]),
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    form=st.fixed_dictionaries(
+        {},
+        optional={
+            "username": st.sampled_from(["admin", "Admin", "", "nobody"]) | st.text(max_size=30),
+            "password": st.sampled_from([PASSWORD, ""]) | st.text(max_size=30),
+            "client": st.sampled_from(["referer", "ip", "requestip", "REFERER", "", "x"]) | st.text(max_size=10),
+            "referer": st.text(max_size=40),
+            "ip": st.text(max_size=40),
+            "expiration": st.sampled_from(["", "0", "-5", "1e308", "NaN", "inf", "60", "99999999999999999999"])
+            | st.text(max_size=12),
+            "f": st.sampled_from(["json", "pjson", "html", "x", ""]),
+            "request": st.just("getToken"),
+        },
+    ),
+    path=st.sampled_from(["/tokens/generateToken", "/tokens", "/tokens/"]),
+    method=st.sampled_from(["GET", "POST"]),
+)
+def test_fuzz_generate_token(client: TestClient, form: dict[str, str], path: str, method: str) -> None:
+    check(client.get(path, params=form) if method == "GET" else client.post(path, data=form))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    token=token_values,
+    where=st.sampled_from(["query", "x-esri", "bearer", "cookie"]),
+    path=st.sampled_from(
+        [
+            "/rest/services",
+            "/rest/services/SampleSecured/GPServer",
+            "/rest/services/SampleSecured/GPServer/Buffer",
+            "/rest/services/SampleSecured/GPServer/Buffer/jobs/j" + "0" * 32,
+            "/rest/services/SampleSync/GPServer",
+        ]
+    ),  # fmt: skip
+)
+def test_fuzz_token_transports(client: TestClient, token: str, where: str, path: str) -> None:
+    clean = token.replace("\r", "").replace("\n", "")
+    if where == "query":
+        check(client.get(path, params={"f": "json", "token": token}))
+        return
+    if not clean.isprintable() or not clean.isascii():
+        return  # not sendable in a header
+    header = {"x-esri": "X-Esri-Authorization", "bearer": "Authorization", "cookie": "Cookie"}[where]
+    value = f"agstoken={clean}" if where == "cookie" else f"Bearer {clean}"
+    check(client.get(path, params={"f": "json"}, headers={header: value}))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

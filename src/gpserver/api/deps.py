@@ -11,7 +11,9 @@ from starlette.requests import Request
 
 from gpserver.api.params import Params, read_params
 from gpserver.api.render import output_format
+from gpserver.auth.service import Authenticator
 from gpserver.errors import InvalidRequestError
+from gpserver.gp.execution import InputLimits
 from gpserver.jobs.service import Jobs, LazyJobs
 from gpserver.services.catalog import Catalog
 from gpserver.settings import Settings
@@ -25,12 +27,14 @@ class AppState:
         settings: all settings.
         catalog: the published services.
         sync_limiter: bounds concurrent synchronous executes (they run in threads).
+        auth: users and tokens.
         jobs: the jobs machinery (store, runner, monitor), built on first use.
     """
 
     settings: Settings
     catalog: Catalog
     sync_limiter: anyio.CapacityLimiter
+    auth: Authenticator
     jobs: LazyJobs | None = field(default=None)
 
 
@@ -59,6 +63,11 @@ async def get_format(params: Annotated[Params, Depends(get_params)]) -> str:
 StateDep = Annotated[AppState, Depends(get_state)]
 ParamsDep = Annotated[Params, Depends(get_params)]
 FormatDep = Annotated[str, Depends(get_format)]
+
+
+def input_limits(settings: Settings) -> InputLimits:
+    """The input limits of the settings (GPSERVER_MAX_INPUT_FEATURES, ..._VERTICES_PER_GEOMETRY)."""
+    return InputLimits(settings.limits.max_input_features, settings.limits.max_vertices_per_geometry)
 
 
 def callback(params: Params) -> str | None:

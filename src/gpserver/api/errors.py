@@ -25,12 +25,13 @@ TABLE: list[tuple[type[e.GPServerError], int, str]] = [
     (e.TokenRequiredError, 499, "Token Required"),
     (e.InvalidTokenError, 498, "Invalid Token"),
     (e.PermissionDeniedError, 403, "You do not have permissions to access this resource or perform this operation."),
+    (e.TooManyRequestsError, 429, "Too many requests."),
     (e.LimitExceededError, 400, "Unable to complete operation."),
     (e.InvalidRequestError, 400, "Unable to complete operation."),
     (e.ToolExecutionError, 400, "Error executing tool."),
     (e.GPServerError, 500, "Unable to complete operation."),
 ]
-HTTP_STATUS = {400: 400, 403: 403, 498: 401, 499: 401, 500: 500}
+HTTP_STATUS = {400: 400, 403: 403, 429: 429, 498: 401, 499: 401, 500: 500}
 
 
 def error_body(code: int, message: str, details: list[str]) -> dict[str, object]:
@@ -54,6 +55,12 @@ def _respond(request: Request, code: int, message: str, details: list[str]) -> R
     callback = params.get("callback")
     status = HTTP_STATUS.get(code, 400) if f == "html" else 200
     return render(error_body(code, message, details), f, callback if isinstance(callback, str) else None, status=status)
+
+
+def error_response(request: Request, exc: e.GPServerError) -> Response:
+    """The error body of a domain error, outside the exception handlers (middleware)."""
+    code, message = classify(exc)
+    return _respond(request, code, message, exc.details)
 
 
 def install_error_handlers(app: FastAPI) -> None:

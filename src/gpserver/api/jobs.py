@@ -8,19 +8,25 @@ A result is stored once as encoded JSON bytes; ``results/<param>`` embeds them u
 from __future__ import annotations
 
 import re
+import tempfile
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
 from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from gpserver.api.deps import FormatDep, JobsDep, ParamsDep, StateDep, callback
+from gpserver.api.auth import PrincipalDep, authorize, may_see_job
+from gpserver.api.deps import FormatDep, JobsDep, ParamsDep, StateDep, base_url, callback
 from gpserver.api.render import dumps, render, render_bytes
+from gpserver.auth.users import Principal
 from gpserver.errors import (
     GPServerError,
     InvalidRequestError,
+    TooManyRequestsError,
     UnknownJobError,
     UnknownParameterError,
 )
@@ -28,9 +34,11 @@ from gpserver.gp.execution import decode_inputs, lookup, read_environment
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Parameter, Tool
 from gpserver.gp.types import FULL, EncodeOptions, json_or_literal, parse_bool
+from gpserver.inputs import resolve_inputs, resolver_for
 from gpserver.jobs.service import Jobs
-from gpserver.jobs.store import CANCELLING, EXECUTING, SUCCEEDED, JobView, ResultRow
+from gpserver.jobs.store import BASE_URL_KEY, CANCELLING, EXECUTING, SUCCEEDED, JobView, ResultRow, job_folder
 from gpserver.services.catalog import Service
+from gpserver.settings import Settings
 
 router = APIRouter()
 GET_POST = ["GET", "POST"]
@@ -47,14 +55,17 @@ def _unknown_job(job_id: str) -> UnknownJobError:
     return UnknownJobError("Invalid URL", details=[f"Job '{job_id[:40]}' does not exist"])
 
 
-async def _job(state: StateDep, jobs: Jobs, service: str, task: str, job_id: str) -> tuple[Service, AnyTool, JobView]:
-    """The job, only under the service and task it was submitted to."""
-    svc = state.catalog.service(service)
+async def _job(
+    state: StateDep, jobs: Jobs, service: str, task: str, job_id: str, principal: Principal | None
+) -> tuple[Service, AnyTool, JobView]:
+    """The job, only under the service and task it was submitted to, and only to whom may see it:
+    another user's job of a secured service answers exactly as an unknown one."""
+    svc = authorize(state.catalog.service(service), principal)
     name, tool = svc.task(task)
     if not _JOB_ID.fullmatch(job_id):
         raise _unknown_job(job_id)
     view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
-    if view is None or view.service != svc.path or view.task != name:
+    if view is None or view.service != svc.path or view.task != name or not may_see_job(svc, view.owner, principal):
         raise _unknown_job(job_id)
     return svc, tool, view
 
@@ -75,20 +86,31 @@ def job_json(view: JobView, tool: AnyTool, *, messages: bool = True) -> dict[str
 
 @router.api_route(SERVICE + "/{task}/submitJob", methods=GET_POST, operation_id="submitJob")
 async def submit_job(
-    service: str, task: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+    request: Request,
+    service: str,
+    task: str,
+    state: StateDep,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    params: ParamsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Validate the inputs exactly as ``execute`` does, store the job, queue it (spec 6)."""
-    svc = state.catalog.service(service)
+    svc = authorize(state.catalog.service(service), principal)
+    owner = principal.username if principal is not None else None  # jobs of a secured service are theirs
     name, tool = svc.task(task)
     if not svc.is_async:
         raise InvalidRequestError(
             "Unable to complete operation.",
             details=[f"'{svc.path}' is a synchronous service: use execute, not submitJob."],
         )
-    validate = partial(_validated_inputs, tool, params)
+    validate = partial(_validated_inputs, state.settings, svc, tool, params)
     inputs = await anyio.to_thread.run_sync(validate, limiter=state.sync_limiter)
+    inputs[BASE_URL_KEY] = base_url(request, state)  # workers write absolute URLs of job files
     time_limit = svc.config.time_limit or state.settings.jobs.job_time_limit
-    create = partial(jobs.store.create, service=svc.path, task=name, inputs=inputs, time_limit=time_limit)
+    if owner is not None:
+        await _check_queue(jobs, owner, state.settings.limits.max_queued_jobs_per_user)
+    create = partial(jobs.store.create, service=svc.path, task=name, inputs=inputs, time_limit=time_limit, owner=owner)
     view = await anyio.to_thread.run_sync(create)  # committed: a worker never looks for a missing row
     try:
         await anyio.to_thread.run_sync(jobs.runner.submit, view.id)
@@ -98,10 +120,26 @@ async def submit_job(
     return render(job_json(view, tool), fmt, callback(params))
 
 
-def _validated_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
-    """The request values to keep: declared inputs and env options, as sent, once they decode."""
+async def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
+    """TooManyRequestsError when the user already has ``limit`` jobs waiting or running (0: no limit)."""
+    if limit and await anyio.to_thread.run_sync(jobs.store.count_active, owner) >= limit:
+        raise TooManyRequestsError(
+            "Too many jobs.",
+            details=[
+                f"You have {limit} jobs waiting or running, the most allowed (GPSERVER_MAX_QUEUED_JOBS_PER_USER); "
+                "wait for one to finish or cancel one."
+            ],
+        )
+
+
+def _validated_inputs(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
+    """The request values to keep: declared inputs and env options, as sent, once they decode.
+
+    Uploaded items are checked now; URL inputs are fetched by the worker, like ArcGIS does."""
     read_environment(params)
-    decode_inputs(tool, params)
+    with tempfile.TemporaryDirectory(prefix="gp-submit-") as work:
+        resolver = resolver_for(settings, svc.path, Path(work), offline=True)
+        decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))
     kept: dict[str, Any] = {}
     for key in [p.name for p in tool.parameters() if p.direction == "input"] + list(ENV_KEYS):
         raw = lookup(params, key)
@@ -112,20 +150,34 @@ def _validated_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
 
 @router.api_route(JOB, methods=GET_POST, operation_id="job")
 async def job_status(
-    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+    service: str,
+    task: str,
+    job_id: str,
+    state: StateDep,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    params: ParamsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Status, messages, progress, and result/input links (spec 7)."""
-    _, tool, view = await _job(state, jobs, service, task, job_id)
+    _, tool, view = await _job(state, jobs, service, task, job_id, principal)
     messages = parse_bool(params.get("returnMessages"), default=True)
     return render(job_json(view, tool, messages=messages), fmt, callback(params))
 
 
 @router.api_route(JOB + "/cancel", methods=GET_POST, operation_id="cancel")
 async def cancel_job(
-    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+    service: str,
+    task: str,
+    job_id: str,
+    state: StateDep,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    params: ParamsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Cancel: a waiting job never starts; a running one is asked to stop, then stopped (spec 9)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
     view, changed = await anyio.to_thread.run_sync(jobs.store.request_cancel, job_id)
     if view is None:
         raise _unknown_job(job_id)
@@ -193,11 +245,12 @@ async def job_result(
     param: str,
     state: StateDep,
     jobs: JobsDep,
+    principal: PrincipalDep,
     params: ParamsDep,
     fmt: FormatDep,
 ) -> Response:
     """One result: exactly ``{paramName, dataType, value}`` (spec 8.1)."""
-    svc, tool, view = await _job(state, jobs, service, task, job_id)
+    svc, tool, view = await _job(state, jobs, service, task, job_id, principal)
     p = _output(tool, param)
     _require_succeeded(view)
     opts = result_options(params, svc)
@@ -223,10 +276,17 @@ def _require_succeeded(view: JobView) -> None:
 
 @router.api_route(JOB + "/results", methods=GET_POST, operation_id="results")
 async def job_results(
-    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+    service: str,
+    task: str,
+    job_id: str,
+    state: StateDep,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    params: ParamsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Every result, as a JSON array (spec 8.2); empty for a job that did not succeed."""
-    svc, tool, view = await _job(state, jobs, service, task, job_id)
+    svc, tool, view = await _job(state, jobs, service, task, job_id, principal)
     opts = result_options(params, svc)
     rows = await anyio.to_thread.run_sync(jobs.store.results, job_id) if view.status == SUCCEEDED else []
     by_name = {p.name: p for p in tool.parameters() if p.direction == "output"}
@@ -262,11 +322,12 @@ async def job_input(
     param: str,
     state: StateDep,
     jobs: JobsDep,
+    principal: PrincipalDep,
     params: ParamsDep,
     fmt: FormatDep,
 ) -> Response:
     """One input, as submitted (spec 8.3)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
     p = _input(tool, param)
     stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
 
@@ -278,10 +339,17 @@ async def job_input(
 
 @router.api_route(JOB + "/inputs", methods=GET_POST, operation_id="inputs")
 async def job_inputs(
-    service: str, task: str, job_id: str, state: StateDep, jobs: JobsDep, params: ParamsDep, fmt: FormatDep
+    service: str,
+    task: str,
+    job_id: str,
+    state: StateDep,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    params: ParamsDep,
+    fmt: FormatDep,
 ) -> Response:
     """Every input, as a JSON array (spec 8.4)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id)
+    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
     stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
 
     def build() -> bytes:
@@ -296,20 +364,20 @@ async def job_inputs(
 
 
 @router.api_route("/rest/directories/arcgisjobs/{folder}/{job_id}/{file:path}", methods=["GET"], operation_id="jobFile")
-async def job_file(folder: str, job_id: str, file: str, state: StateDep, jobs: JobsDep) -> Response:
-    """A file a job wrote into its directory (ArcGIS serves ``arcgisjobs`` the same way)."""
-    if not _JOB_ID.fullmatch(job_id):
+async def job_file(
+    folder: str, job_id: str, file: str, state: StateDep, jobs: JobsDep, principal: PrincipalDep
+) -> Response:
+    """A file a job wrote into its directory (ArcGIS serves ``arcgisjobs`` the same way); the
+    service's access rule and the job's ownership apply as to the job resource."""
+    svc = next((s for s in state.catalog.services.values() if job_folder(s.path).lower() == folder.lower()), None)
+    if svc is None or not _JOB_ID.fullmatch(job_id):
         raise _unknown_job(job_id)
+    authorize(svc, principal)  # from the folder alone: says nothing about the job
     view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
-    if view is None or folder.lower() != job_folder(view.service).lower():
+    if view is None or view.service != svc.path or not may_see_job(svc, view.owner, principal):
         raise _unknown_job(job_id)
     base = (jobs.store.jobs_dir / job_id).resolve()
     path = (base / file).resolve()
     if base not in path.parents or not path.is_file():
         raise UnknownParameterError("Invalid URL", details=[f"File '{file[:80]}' does not exist"])
     return FileResponse(path)
-
-
-def job_folder(service_path: str) -> str:
-    """``<service>_gpserver`` as ArcGIS names a service's job directory (folders joined by ``_``)."""
-    return service_path.replace("/", "_") + "_gpserver"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
+import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,9 +17,11 @@ from starlette.responses import Response
 from starlette.types import Message
 
 from gpserver import ARCGIS_VERSION
-from gpserver.api.deps import AppState, StateDep, base_url, callback, get_state
+from gpserver.api.auth import ServiceDep, authorize, may_see_job, may_use, principal_of, token_of
+from gpserver.api.deps import AppState, ParamsDep, StateDep, base_url, callback, get_state
 from gpserver.api.params import Params, add
 from gpserver.api.render import output_format, render
+from gpserver.auth.users import Principal
 from gpserver.errors import InvalidRequestError, LimitExceededError, NotFoundError
 from gpserver.inputs import Resolver, ResultReader
 from gpserver.net.fetch import Fetcher
@@ -64,15 +66,15 @@ def get_files(request: Request) -> Files:
     return files
 
 
-def _service_with_uploads(state: AppState, service: str) -> Service:
-    svc = state.catalog.service(service)
+def _service_with_uploads(svc: Service) -> Service:
     if not svc.config.uploads:
         raise NotFoundError("Invalid URL", details=[f"Service '{svc.path}' does not accept uploads."])
     return svc
 
 
-def _job_results(state: AppState) -> ResultReader:
-    """Reads succeeded job results of this server from the job store (own job-result URLs)."""
+def _job_results(state: AppState, principal: Principal | None) -> ResultReader:
+    """Reads succeeded job results of this server from the job store (own job-result URLs), of jobs
+    the caller may see only (another user's job answers as a missing one)."""
 
     def read(service: str, job_id: str, param: str) -> bytes | None:
         lazy = state.jobs
@@ -81,6 +83,9 @@ def _job_results(state: AppState) -> ResultReader:
         store = lazy.get().store
         job = store.get(job_id)
         if job is None or job.service.lower() != service.strip("/").lower():
+            return None
+        svc = state.catalog.services.get(job.service.lower())
+        if svc is None or not may_use(svc, principal) or not may_see_job(svc, job.owner, principal):
             return None
         row = store.result(job_id, param)
         return None if row is None else row.value
@@ -103,10 +108,13 @@ class RequestFiles:
         """A resolver with a temporary work directory, and a fresh output directory; multipart file
         parts of ``params`` are closed at the end."""
         settings = self.files.settings
-        with tempfile.TemporaryDirectory(dir=settings.storage.data_dir / "tmp", prefix="req-") as work:
+        # Made only when a download or file part needs it (most requests need none: a temporary
+        # directory per request cost a third of a 1-point execute).
+        work = settings.storage.data_dir / "tmp" / f"req-{secrets.token_hex(8)}"
+        try:
             resolver = Resolver(
                 service=self.service,
-                work_dir=Path(work),
+                work_dir=work,
                 fetcher=lambda: Fetcher(settings.fetch),
                 uploads=self.files.uploads if self.uploads else None,
                 own_urls=(self.base,),
@@ -121,20 +129,22 @@ class RequestFiles:
                 for value in params.values():
                     if isinstance(value, UploadFile):
                         value.file.close()
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
 
 
-def request_files(request: Request, svc: Service) -> RequestFiles:
-    """The file context of a request to a service."""
+def request_files(request: Request, svc: Service, principal: Principal | None = None) -> RequestFiles:
+    """The file context of a request to a service, made by ``principal``."""
     state = get_state(request)
     base = base_url(request, state)
-    return RequestFiles(get_files(request), svc.path, base, _job_results(state), svc.config.uploads)
+    return RequestFiles(get_files(request), svc.path, base, _job_results(state, principal), svc.config.uploads)
 
 
 @router.api_route(UPLOADS, methods=GET_POST, operation_id="uploads")
-async def uploads_info(service: str, request: Request, state: StateDep) -> Response:
+async def uploads_info(svc: ServiceDep, state: StateDep, params: ParamsDep) -> Response:
     """The uploads resource: what may be uploaded (items are not listed)."""
-    _service_with_uploads(state, service)
-    params = dict(request.query_params)
+    _service_with_uploads(svc)
     settings = state.settings.files
     body = {
         "currentVersion": ARCGIS_VERSION,
@@ -149,10 +159,20 @@ async def uploads_info(service: str, request: Request, state: StateDep) -> Respo
 async def upload(service: str, request: Request, state: StateDep) -> Response:
     """Store one multipart ``file`` (with an optional ``description``) and answer its item."""
     request.state.params = dict(request.query_params)
-    svc = _service_with_uploads(state, service)
+    svc = state.catalog.service(service)
+    if not svc.config.secured or token_of(request, request.state.params) is not None:
+        authorize(svc, await principal_of(request, request.state.params))  # before reading the file
+        svc = _service_with_uploads(svc)
     files = get_files(request)
     params = await _read_upload_form(request, files.uploads.max_bytes + _FORM_SLACK)
     request.state.params = {k: v for k, v in params.items() if isinstance(v, str)}
+    if svc.config.secured and token_of(request, dict(request.query_params)) is None:
+        try:  # the token came in the multipart form
+            authorize(svc, await principal_of(request, request.state.params))
+            svc = _service_with_uploads(svc)
+        except Exception:
+            await _close_parts(params)
+            raise
     fmt = output_format(params)
     part = params.get("file")
     if not isinstance(part, UploadFile):
@@ -175,21 +195,25 @@ async def upload(service: str, request: Request, state: StateDep) -> Response:
 
 
 @router.api_route(UPLOADS + "/{item_id}", methods=GET_POST, operation_id="item")
-async def item_info(service: str, item_id: str, request: Request, state: StateDep) -> Response:
+async def item_info(svc: ServiceDep, item_id: str, request: Request, params: ParamsDep) -> Response:
     """An uploaded item's description."""
-    svc = _service_with_uploads(state, service)
-    params = dict(request.query_params)
+    _service_with_uploads(svc)
     item = get_files(request).uploads.get(svc.path, item_id)
     return render({"item": item.to_json()}, output_format(params), callback(params))
 
 
 @router.api_route(UPLOADS + "/{item_id}/delete", methods=["POST"], operation_id="deleteItem")
-async def delete_item(service: str, item_id: str, request: Request, state: StateDep) -> Response:
+async def delete_item(svc: ServiceDep, item_id: str, request: Request, params: ParamsDep) -> Response:
     """Delete an uploaded item."""
-    svc = _service_with_uploads(state, service)
-    params = dict(request.query_params)
+    _service_with_uploads(svc)
     get_files(request).uploads.delete(svc.path, item_id)
     return render({"success": True, "itemID": item_id}, output_format(params), callback(params))
+
+
+async def _close_parts(params: Params) -> None:
+    for value in params.values():
+        if isinstance(value, UploadFile):
+            await value.close()
 
 
 async def _read_upload_form(request: Request, limit: int) -> Params:

@@ -5,6 +5,7 @@ The scripts live in the top-level ``alembic/`` folder; wheels carry it as ``gpse
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,8 @@ from sqlalchemy import Engine
 
 import gpserver
 from gpserver.errors import ConfigurationError
+
+_UPGRADING = threading.Lock()  # the job store and the user store may both migrate SQLite on first use
 
 
 def script_location() -> Path:
@@ -60,7 +63,9 @@ def ensure_schema(engine: Engine) -> None:
     if schema_is_current(engine):
         return
     if engine.dialect.name == "sqlite":
-        upgrade(engine.url.render_as_string(hide_password=False))
+        with _UPGRADING:
+            if not schema_is_current(engine):
+                upgrade(engine.url.render_as_string(hide_password=False))
         return
     raise ConfigurationError(
         f"The database schema is not current (at {current_revision(engine) or 'nothing'}, "

@@ -1,4 +1,4 @@
-"""The job tables: one row per job (``gp_jobs``), one row per result parameter (``gp_job_results``).
+"""The tables: users (``gp_users``), one row per job (``gp_jobs``), one per job result (``gp_job_results``).
 
 A job row is the truth about a job; Celery's result backend is never read. Results are stored once,
 encoded as JSON bytes with full fidelity (z, m, every record), so ``results/<param>`` serves them
@@ -99,3 +99,24 @@ class JobResult(Base):
     has_z: Mapped[bool] = mapped_column(Boolean, default=False)
     has_m: Mapped[bool] = mapped_column(Boolean, default=False)
     count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class User(Base):
+    """A user who may sign in (``generateToken``).
+
+    Attributes:
+        username: the name, case-sensitive as in ArcGIS.
+        password_hash: Argon2id hash (``gpserver.auth.passwords``).
+        role: ``viewer``, ``publisher`` or ``administrator``.
+        token_generation: written into every token; bumping it revokes all of the user's tokens.
+        disabled: a disabled user cannot sign in and their tokens are refused.
+    """
+
+    __tablename__ = "gp_users"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(400))
+    role: Mapped[str] = mapped_column(String(32))
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,7 +1,8 @@
 """The one path from request values to results, shared by ``execute`` and jobs.
 
-``decode_inputs`` validates exactly as both operations need; ``run_tool`` runs a tool with the
-ArcGIS start/succeeded/failed messages; ``encode_outputs`` writes the results array.
+``decode_inputs`` validates exactly as both operations need (and applies the input limits);
+``run_tool`` runs a tool with the ArcGIS start/succeeded/failed messages; ``encode_outputs``
+writes the results array.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shapely
 from pydantic import ValidationError
 
 from gpserver.errors import (
@@ -19,9 +22,11 @@ from gpserver.errors import (
     InvalidParameterError,
     JobCancelledError,
     JobTimedOutError,
+    LimitExceededError,
     ToolExecutionError,
 )
-from gpserver.gp.features import FieldDef
+from gpserver.gp.esri_json import gc_paused
+from gpserver.gp.features import FeatureSet, FieldDef
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Environment, GPInputs, GPOutputs, Parameter, Tool, ToolContext
 from gpserver.gp.types import EncodeOptions, json_or_literal, parse_bool
@@ -30,6 +35,56 @@ from gpserver.gp.values import DataFile, RasterData
 log = logging.getLogger(__name__)
 
 AnyTool = Tool[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    """How large a decoded input may be (0: no limit).
+
+    Attributes:
+        max_features: features (records) in one feature or record set.
+        max_vertices: vertices of one geometry.
+    """
+
+    max_features: int = 0
+    max_vertices: int = 0
+
+
+_process_limits = InputLimits()
+
+
+def configure_limits(limits: InputLimits) -> None:
+    """The limits ``decode_inputs`` applies when it is not given any (set from settings at start-up)."""
+    global _process_limits
+    _process_limits = limits
+
+
+def check_limits(name: str, value: object, limits: InputLimits) -> None:
+    """LimitExceededError when a decoded value (or a member of a multivalue) is too large."""
+    if isinstance(value, list | tuple):
+        for item in value:
+            check_limits(name, item, limits)
+        return
+    if not isinstance(value, FeatureSet):
+        return
+    if limits.max_features and len(value) > limits.max_features:
+        raise LimitExceededError(
+            "Too many features.",
+            details=[
+                f"'{name}' has {len(value):,} features; at most {limits.max_features:,} are accepted "
+                "(GPSERVER_MAX_INPUT_FEATURES)."
+            ],
+        )
+    if limits.max_vertices and len(value.geometries):
+        most = int(shapely.get_num_coordinates(value.geometries).max())
+        if most > limits.max_vertices:
+            raise LimitExceededError(
+                "Too many vertices.",
+                details=[
+                    f"A geometry of '{name}' has {most:,} vertices; at most {limits.max_vertices:,} are accepted "
+                    "(GPSERVER_MAX_VERTICES_PER_GEOMETRY)."
+                ],
+            )
 
 
 def lookup(params: Mapping[str, object], name: str) -> object | None:
@@ -47,8 +102,9 @@ def _is_empty(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "") or raw == []
 
 
-def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs:
-    """Decode and validate every input; all problems are reported together."""
+def decode_inputs(tool: type[AnyTool], params: Mapping[str, object], limits: InputLimits | None = None) -> GPInputs:
+    """Decode and validate every input; all problems are reported together; a limit breach at once."""
+    limits = _process_limits if limits is None else limits
     values: dict[str, Any] = {}
     problems: list[str] = []
     for param in tool.parameters():
@@ -63,6 +119,7 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object]) -> GPInputs
             continue
         try:
             values[param.name] = _check(param, param.gp_type.decode(raw, param=param.name))
+            check_limits(param.name, values[param.name], limits)
         except InvalidParameterError as exc:
             reasons = exc.details or [exc.message]
             quoted = f"'{param.name}'"
@@ -185,9 +242,18 @@ def encode_outputs(tool: type[AnyTool], outputs: GPOutputs, opts: EncodeOptions)
 
 
 def invoke(
-    tool: type[AnyTool], params: Mapping[str, object], ctx: ToolContext, opts: EncodeOptions
+    tool: type[AnyTool],
+    params: Mapping[str, object],
+    ctx: ToolContext,
+    opts: EncodeOptions,
+    limits: InputLimits | None = None,
 ) -> list[dict[str, Any]]:
-    """Decode, run and encode: the path ``execute`` and jobs share."""
-    inputs = decode_inputs(tool, params)
-    outputs = run_tool(tool, inputs, ctx)
-    return encode_outputs(tool, outputs, opts)
+    """Decode, run and encode: the path ``execute`` and jobs share.
+
+    The cyclic garbage collector is paused meanwhile: the objects built here are request data, not
+    cyclic garbage, and full collections over a large request's millions of containers doubled
+    the time of large executes (bench/README.md)."""
+    with gc_paused():
+        inputs = decode_inputs(tool, params, limits)
+        outputs = run_tool(tool, inputs, ctx)
+        return encode_outputs(tool, outputs, opts)

@@ -19,12 +19,16 @@ from typing import Any
 
 import orjson
 
+from gpserver.auth import redact
 from gpserver.errors import GPServerError, JobCancelledError, JobTimedOutError, ToolExecutionError
-from gpserver.gp.execution import decode_inputs, read_environment, run_tool
+from gpserver.gp.esri_json import gc_paused
+from gpserver.gp.execution import InputLimits, configure_limits, decode_inputs, read_environment, run_tool
 from gpserver.gp.features import FeatureSet
 from gpserver.gp.tool import GPOutputs, Message, Tool, ToolContext
 from gpserver.gp.types import FULL, EncodeOptions
+from gpserver.inputs import resolve_inputs, resolver_for
 from gpserver.jobs.store import (
+    BASE_URL_KEY,
     CANCELLED,
     CANCELLING,
     EXECUTING,
@@ -34,6 +38,7 @@ from gpserver.jobs.store import (
     ClaimedJob,
     JobStore,
     ResultRow,
+    job_folder,
 )
 from gpserver.services.catalog import Catalog, load_catalog
 from gpserver.settings import JobSettings, Settings
@@ -55,6 +60,11 @@ class WorkerDeps:
     kill_on_stop: bool = True
     _catalog: Catalog | None = field(default=None, repr=False)
     _store: JobStore | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        redact.install()  # tokens never reach a worker's log lines either
+        limits = self.settings.limits
+        configure_limits(InputLimits(limits.max_input_features, limits.max_vertices_per_geometry))
 
     @property
     def catalog(self) -> Catalog:
@@ -117,9 +127,20 @@ def _run(job: ClaimedJob, deps: WorkerDeps, ctx: ToolContext) -> tuple[str, list
         _, tool = deps.catalog.service(job.service).task(job.task)
         env, opts = read_environment(job.inputs)
         ctx.env = env
-        inputs = decode_inputs(tool, job.inputs)
-        outputs = run_tool(tool, inputs, ctx)
-        return SUCCEEDED, encode_results(tool, outputs, replace(FULL, out_sr=opts.out_sr))
+        work = deps.store.jobs_dir / job.id
+        resolver = resolver_for(deps.settings, job.service, work / "in")
+        try:  # URL and itemID inputs, exactly as execute resolves them
+            raw = resolve_inputs(tool, job.inputs, resolver=resolver)
+        finally:
+            resolver.close()
+        ctx.output_dir = work / "scratch"
+        base = str(job.inputs.get(BASE_URL_KEY, ""))
+        folder = f"{base}/rest/directories/arcgisjobs/{job_folder(job.service)}/{job.id}/scratch"
+        encode = replace(FULL, out_sr=opts.out_sr, file_url=lambda path: f"{folder}/{path.name}")
+        with gc_paused():  # as in execute: request data, not cyclic garbage
+            inputs = decode_inputs(tool, raw)
+            outputs = run_tool(tool, inputs, ctx)
+            return SUCCEEDED, encode_results(tool, outputs, encode)
     except JobCancelledError:
         return CANCELLED, []
     except JobTimedOutError:
@@ -149,10 +170,11 @@ def encode_results(tool: type[Tool[Any, Any]], outputs: GPOutputs, opts: EncodeO
         value = getattr(outputs, param.name)
         encoded = None if value is None else param.gp_type.encode(value, opts)
         data = orjson.dumps(encoded, option=orjson.OPT_SERIALIZE_NUMPY)
+        data_type = param.data_type if value is None else param.gp_type.result_type(value)
         if isinstance(value, FeatureSet):
-            rows.append(ResultRow(param.name, param.data_type, data, value.has_z, value.has_m, len(value)))
+            rows.append(ResultRow(param.name, data_type, data, value.has_z, value.has_m, len(value)))
         else:
-            rows.append(ResultRow(param.name, param.data_type, data))
+            rows.append(ResultRow(param.name, data_type, data))
     return rows
 
 

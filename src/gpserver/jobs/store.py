@@ -188,6 +188,12 @@ class JobStore:
         with self.engine.autocommit().connect() as conn:
             return conn.execute(select(J.c.id).where(J.c.status == SUBMITTED).limit(1)).first() is not None
 
+    def count_active(self, owner: str) -> int:
+        """Jobs of one owner that wait or run (the per-user queue limit)."""
+        query = select(func.count()).select_from(J).where(J.c.owner == owner, J.c.status.in_((SUBMITTED, *RUNNING)))
+        with self.engine.autocommit().connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def count(self, status: str | None = None) -> int:
         """Number of jobs (in a status)."""
         query = select(func.count()).select_from(J)
@@ -429,3 +435,13 @@ class JobStore:
     def dispose(self) -> None:
         """Close this process's connections."""
         self.engine.dispose()
+
+
+# Key of a job's stored inputs holding the submitting request's context root URL (a colon keeps it
+# apart from tool parameter names): workers answer file outputs with absolute URLs under it.
+BASE_URL_KEY = "gpserver:base_url"
+
+
+def job_folder(service_path: str) -> str:
+    """``<service>_gpserver`` as ArcGIS names a service's job directory (folders joined by ``_``)."""
+    return service_path.replace("/", "_") + "_gpserver"

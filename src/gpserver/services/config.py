@@ -9,6 +9,8 @@ services:
     maximumRecords: 100000
     timeLimit: 600              # seconds a job may run (async)
     uploads: true               # optional: the service's ``uploads`` resource (capability "Uploads")
+    secured: true               # optional: every resource needs a token (generateToken)
+    roles: [publisher]          # optional, with secured: roles allowed (default: all); administrators always
     tools: [Buffer, Project, AddField]   # or {tool: Buffer, name: BufferPoints}
 toolboxes: [my_package.tools, toolbox/my_tools.py]  # optional: modules or files whose ``TOOLS`` list adds tools
 models: [...]                   # optional: tool chains published as tasks (see gpserver.tools.models)
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gpserver.errors import ConfigurationError
 from gpserver.tools.models import ModelConfig
@@ -53,6 +55,8 @@ class ServiceConfig(BaseModel):
     maximum_records: int = Field(default=1000, ge=1, alias="maximumRecords")
     time_limit: float | None = Field(default=None, gt=0, alias="timeLimit")
     uploads: bool = False
+    secured: bool = False
+    roles: list[Literal["viewer", "publisher", "administrator"]] | None = Field(default=None, min_length=1)
     tools: list[TaskConfig | str] = Field(min_length=1)
 
     @field_validator("name", "folder")
@@ -61,6 +65,16 @@ class ServiceConfig(BaseModel):
         if value is not None and not _NAME.fullmatch(value):
             raise ValueError(f"'{value}' may hold only letters, digits, '_', '-' and spaces")
         return value
+
+    @model_validator(mode="after")
+    def _roles_need_secured(self) -> ServiceConfig:
+        if self.roles is not None and not self.secured:
+            raise ValueError("'roles' applies to secured services: add 'secured: true'")
+        return self
+
+    def allowed_roles(self) -> tuple[str, ...]:
+        """Roles that may use the service (administrators always may)."""
+        return ("viewer", "publisher", "administrator") if self.roles is None else (*self.roles, "administrator")
 
     def tasks(self) -> list[TaskConfig]:
         """The tasks, short forms expanded."""
