@@ -54,6 +54,8 @@ class Resolver:
         outputs: the output area (own output-file URLs are read from it).
         read_result: reads a stored job result (own job-result URLs).
         max_inline_bytes: largest multipart file part read as a parameter value.
+        offline: check references without fetching (``submitJob``): uploaded items are looked up,
+            URLs are left for the worker (a feature set by URL validates as an empty one).
     """
 
     service: str
@@ -64,6 +66,7 @@ class Resolver:
     outputs: OutputArea | None = None
     read_result: ResultReader | None = None
     max_inline_bytes: int = 64 * 1024 * 1024
+    offline: bool = False
     _client: Fetcher | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -122,6 +125,8 @@ class Resolver:
 
     def _feature_url(self, value: dict[str, Any], name: str) -> Any:
         url: str = value["url"]
+        if self.offline:
+            return {"features": []}
         token = value.get("token") if isinstance(value.get("token"), str) else None
         own = self._own(url, name)
         if own is not None:
@@ -155,6 +160,8 @@ class Resolver:
             return _make(codec, DataFile(item_id=item_id, path=path, name=item), fmt)
         if isinstance(value.get("url"), str):
             url = value["url"]
+            if self.offline:
+                return _make(codec, DataFile(url=url, name=url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]), fmt)
             own = self._own(url, name)
             if isinstance(own, Path):
                 return _make(codec, DataFile(url=url, path=own, name=own.name), fmt)
@@ -307,21 +314,6 @@ def resolve_inputs(tool: type[AnyTool], params: Mapping[str, object], *, resolve
             problems.extend(exc.details or [exc.message])
     if problems:
         raise InvalidParameterError("Invalid or missing input parameters.", details=problems)
-    return out
-
-
-def defer_references(tool: type[AnyTool], params: Mapping[str, object]) -> dict[str, object]:
-    """For validation at ``submitJob``: feature-set references (``url``/``itemID``) become empty
-    feature sets so the rest decodes; the worker resolves the real values with :func:`resolve_inputs`."""
-    out = dict(params)
-    keys = {k.lower(): k for k in params}
-    for param in tool.parameters():
-        key = keys.get(param.name.lower())
-        if param.direction != "input" or key is None or not isinstance(param.gp_type, FeatureSetType):
-            continue
-        value = json_or_literal(params[key])
-        if isinstance(value, dict) and "features" not in value and ("url" in value or "itemID" in value):
-            out[key] = {"features": []}
     return out
 
 

@@ -739,3 +739,29 @@ def test_encode_sets_of_a_single_shapely_kind() -> None:
     polys = np.array([shapely.Polygon(), shapely.MultiPolygon([shapely.box(0, 0, 1, 1)])], dtype=object)
     rings = wire(encode_geometries(polys, geometry_type=POLYGON))
     assert rings[0] == {"rings": []} and len(rings[1]["rings"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("gtype", "wkts"),
+    [
+        (
+            "esriGeometryPolygon",
+            [
+                "POLYGON ((0 0, 0 10, 10 10, 10 0, 0 0), (2 2, 8 2, 8 8, 2 8, 2 2))",
+                "MULTIPOLYGON (((0 0, 0 1, 1 1, 0 0)), ((5 5, 5 6, 6 6, 5 5)))",
+                "POLYGON EMPTY",
+            ],
+        ),
+        ("esriGeometryPolyline", ["LINESTRING (0 0, 1 1)", "MULTILINESTRING ((0 0, 1 1), (2 2, 3 3, 4 4))"]),
+        ("esriGeometryMultipoint", ["MULTIPOINT (0 0, 1 1, 2 5)", "MULTIPOINT EMPTY"]),
+    ],
+)
+def test_small_and_bulk_encoders_agree(gtype: str, wkts: list[str]) -> None:
+    """A few geometries are read one by one, many through a ragged array: same JSON either way."""
+    few = np.array([shapely.from_wkt(w) for w in wkts], dtype=object)
+    many = np.array([shapely.from_wkt(w) for w in wkts * 10], dtype=object)
+    small = encode_geometries(few, geometry_type=gtype)
+    bulk = encode_geometries(many, geometry_type=gtype)[: len(wkts)]
+    assert orjson.dumps(small, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
+        bulk, option=orjson.OPT_SERIALIZE_NUMPY
+    )

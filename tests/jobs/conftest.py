@@ -170,8 +170,8 @@ class Stack:
         ).json()
 
 
-def stack_env(kind: str, tmp: Path, database_url: str | None) -> dict[str, str]:
-    """Environment of the stack's processes."""
+def stack_env(kind: str, tmp: Path, database_url: str | None, **extra: str) -> dict[str, str]:
+    """Environment of the stack's processes (``extra`` overrides the defaults)."""
     env = {
         **FAST,
         "GPSERVER_SERVICES_FILE": str(SERVICES),
@@ -186,21 +186,21 @@ def stack_env(kind: str, tmp: Path, database_url: str | None) -> dict[str, str]:
     else:  # the embedded default: SQLite in the data directory, no broker
         env["GPSERVER_DATABASE_URL"] = ""
         env["GPSERVER_BROKER_URL"] = ""
-    return env
+    return {**env, **extra}
 
 
-def make_stack(kind: str, tmp: Path) -> Iterator[Stack]:
+def make_stack(kind: str, tmp: Path, **extra: str) -> Iterator[Stack]:
     """A stack of that kind, torn down afterwards."""
     if kind == "celery":
         for url in _pg_database():
             upgrade(url)
-            stack = Stack(kind, tmp, stack_env(kind, tmp, url))
+            stack = Stack(kind, tmp, stack_env(kind, tmp, url, **extra))
             try:
                 yield stack
             finally:
                 stack.close()
     else:
-        stack = Stack(kind, tmp, stack_env(kind, tmp, None))
+        stack = Stack(kind, tmp, stack_env(kind, tmp, None, **extra))
         try:
             yield stack
         finally:

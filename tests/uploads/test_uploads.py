@@ -16,6 +16,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from gpserver.app import create_app
+from gpserver.errors import InvalidParameterError
 from tests.api.helpers import points, result
 from tests.conftest import make_settings
 
@@ -255,18 +256,29 @@ def test_output_directory_refuses_traversal_and_unknown_files(client: TestClient
     assert "error" in resp.json()
 
 
-def test_job_helpers_defer_then_resolve(client: TestClient, tmp_path: Path) -> None:
-    """What the job path calls: validation with references deferred, then resolution in the worker."""
+def test_job_helpers_check_offline_then_resolve(client: TestClient, tmp_path: Path) -> None:
+    """What the job path calls: offline validation at submit (items looked up, URLs left), then
+    resolution in the worker."""
     from gpserver.gp.execution import decode_inputs
-    from gpserver.inputs import defer_references, resolve_inputs, resolver_for
+    from gpserver.inputs import resolve_inputs, resolver_for
     from gpserver.tools.builtin.buffer import Buffer, BufferInputs
 
     fs = points([(500000, 4000000)], 32633)
     item = upload(client, "pts.json", json.dumps(fs).encode())["item"]["itemID"]
     params = {"in_features": json.dumps({"itemID": item}), "buffer_distance_or_field": "5 Meters"}
-    deferred = decode_inputs(Buffer, defer_references(Buffer, params))
-    assert isinstance(deferred, BufferInputs) and len(deferred.in_features) == 0
     settings = make_settings(tmp_path)
+    offline = resolver_for(settings, "Files", tmp_path / "submit", offline=True)
+    by_url = {
+        **params,
+        "in_features": json.dumps({"url": "https://example.com/arcgis/rest/services/X/FeatureServer/0"}),
+    }
+    deferred = decode_inputs(Buffer, resolve_inputs(Buffer, by_url, resolver=offline))
+    assert isinstance(deferred, BufferInputs) and len(deferred.in_features) == 0  # fetched by the worker
+    checked = decode_inputs(Buffer, resolve_inputs(Buffer, params, resolver=offline))
+    assert isinstance(checked, BufferInputs) and len(checked.in_features) == 1  # uploaded items are read at once
+    missing = {**params, "in_features": json.dumps({"itemID": "i" + "0" * 8 + "-0000-0000-0000-" + "0" * 12})}
+    with pytest.raises(InvalidParameterError):
+        resolve_inputs(Buffer, missing, resolver=offline)
     resolver = resolver_for(settings, "Files", tmp_path / "work")
     try:
         resolved = resolve_inputs(Buffer, params, resolver=resolver)

@@ -67,7 +67,7 @@ def json_or_literal(raw: object) -> object:
     """Parse a wire string as JSON when it is JSON, else keep the literal (spec 1.2)."""
     if isinstance(raw, str | bytes):
         try:
-            return orjson.loads(raw)
+            return esri_json.loads(raw) if len(raw) > 65536 else orjson.loads(raw)
         except orjson.JSONDecodeError:
             return raw.decode() if isinstance(raw, bytes) else raw
     return raw
