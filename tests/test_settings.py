@@ -41,3 +41,13 @@ def test_secret_key_generated_once(tmp_path: Path) -> None:
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     given = StorageSettings(data_dir=tmp_path, secret_key="given")  # noqa: S106
     assert given.resolved_secret_key() == "given"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from gpserver.settings import Settings
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for concern in Settings.model_fields.values():
+        assert concern.annotation is not None
+        for name in concern.annotation.model_fields:
+            assert f"`GPSERVER_{name.upper()}`" in readme, name

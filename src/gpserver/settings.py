@@ -108,6 +108,7 @@ class JobSettings(BaseSettings):
 
     Attributes:
         broker_url: Celery broker (``redis://...``); unset runs jobs in the embedded pool.
+        job_queue: the Celery queue of this deployment (several may share one Redis database).
         embedded_workers: worker processes of the embedded runner.
         job_time_limit: default run-time limit of a job in seconds (a service may set its own).
         heartbeat_seconds: how often a running job writes its heartbeat, messages and progress.
@@ -120,6 +121,7 @@ class JobSettings(BaseSettings):
     model_config = _ENV
 
     broker_url: str | None = None
+    job_queue: str = Field(default="gpserver", pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     embedded_workers: int = Field(default=2, ge=1)
     job_time_limit: float = Field(default=3600.0, gt=0)
     heartbeat_seconds: float = Field(default=1.0, gt=0)

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from gpserver.app import create_app
@@ -116,7 +115,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         env = {**stack_env(request.param, tmp, url), "GPSERVER_SERVICES_FILE": str(SERVICES)}
         if url is not None:  # a Redis database of its own: workers of other test runs never take our jobs
             env["GPSERVER_BROKER_URL"] = REDIS_URL.rsplit("/", 1)[0] + "/13"
-            redis.Redis.from_url(env["GPSERVER_BROKER_URL"]).flushdb()
         # alice through the CLI, as an administrator would; the others directly (hashing is slow).
         subprocess.run(
             [sys.executable, "-m", "gpserver", "user", "add", "alice", "--role", "publisher", "--password-stdin"],

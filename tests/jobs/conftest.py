@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import redis
 
 from tests.conftest import PG_URL, REDIS_URL, ServerProcess, require
 
@@ -52,8 +51,9 @@ def _pg_database() -> Iterator[str]:
 
 
 def _redis() -> str:
+    """The test Redis URL. Every stack also gets its own queue (``job_queue``), so test runs that
+    share the Redis database (two checkouts, CI beside a developer) never take each other's jobs."""
     require("Redis", REDIS_URL)
-    redis.Redis.from_url(REDIS_URL).flushdb()
     return REDIS_URL
 
 
@@ -183,6 +183,7 @@ def stack_env(kind: str, tmp: Path, database_url: str | None, **extra: str) -> d
         assert database_url is not None
         env["GPSERVER_DATABASE_URL"] = database_url
         env["GPSERVER_BROKER_URL"] = _redis()
+        env["GPSERVER_JOB_QUEUE"] = f"gpserver-test-{secrets.token_hex(6)}"
     else:  # the embedded default: SQLite in the data directory, no broker
         env["GPSERVER_DATABASE_URL"] = ""
         env["GPSERVER_BROKER_URL"] = ""

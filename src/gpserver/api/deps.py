@@ -60,7 +60,12 @@ async def get_format(params: Annotated[Params, Depends(get_params)]) -> str:
     return output_format(params)
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _state(request: Request) -> AppState:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_state)]
 ParamsDep = Annotated[Params, Depends(get_params)]
 FormatDep = Annotated[str, Depends(get_format)]
 

@@ -28,7 +28,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        task_default_queue="gpserver",
+        # One queue per deployment (GPSERVER_JOB_QUEUE): several can share a Redis database.
+        task_default_queue=settings.jobs.job_queue,
         # A message a dead worker had received but not yet started comes back after this long
         # (Redis default: an hour). Redelivering a running or finished job is a no-op (claim refuses
         # it), so a shorter timeout costs nothing; running jobs are recovered by their heartbeat.
