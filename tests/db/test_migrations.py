@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from gpserver.db.base import Base
 from gpserver.db.migrate import head_revision, schema_is_current, upgrade
 from gpserver.db.session import make_engine
+from tests.conftest import REDIS_URL
 from tests.jobs.conftest import _pg_database
 
 
@@ -58,6 +59,21 @@ def test_serve_refuses_a_postgresql_schema_that_is_behind(pg_url: str, tmp_path:
     env = {**os.environ, "GPSERVER_DATABASE_URL": pg_url, "GPSERVER_DATA_DIR": str(tmp_path), "GPSERVER_PORT": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "gpserver", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "gpserver db upgrade" in done.stderr
+
+
+def test_worker_refuses_a_postgresql_schema_that_is_behind(pg_url: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GPSERVER_DATABASE_URL": pg_url,
+        "GPSERVER_DATA_DIR": str(tmp_path),
+        "GPSERVER_BROKER_URL": REDIS_URL,
+        "GPSERVER_JOB_QUEUE": "gpserver-test-never-consumed",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "gpserver", "worker"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
     assert "gpserver db upgrade" in done.stderr
