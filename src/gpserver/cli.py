@@ -115,7 +115,7 @@ def worker(
     app.gpserver_deps.catalog  # noqa: B018 - load the tools once, before the pool forks
     install_worker_monitor(app, settings)
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
-    argv += ["-Q", "gpserver", "-n", f"gpserver-{os.getpid()}@%h"]
+    argv += ["-Q", settings.jobs.job_queue, "-n", f"gpserver-{os.getpid()}@%h"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)
