@@ -22,7 +22,14 @@ import orjson
 from gpserver.auth import redact
 from gpserver.errors import GPServerError, JobCancelledError, JobTimedOutError, ToolExecutionError
 from gpserver.gp.esri_json import gc_paused
-from gpserver.gp.execution import InputLimits, configure_limits, decode_inputs, read_environment, run_tool
+from gpserver.gp.execution import (
+    InputLimits,
+    configure_limits,
+    decode_inputs,
+    encode_outputs,
+    read_environment,
+    run_tool,
+)
 from gpserver.gp.features import FeatureSet
 from gpserver.gp.tool import GPOutputs, Message, Tool, ToolContext
 from gpserver.gp.types import FULL, EncodeOptions
@@ -162,19 +169,16 @@ def _run(job: ClaimedJob, deps: WorkerDeps, ctx: ToolContext) -> tuple[str, list
 
 
 def encode_results(tool: type[Tool[Any, Any]], outputs: GPOutputs, opts: EncodeOptions) -> list[ResultRow]:
-    """Every output parameter encoded once, as JSON bytes, with what a result request must know."""
+    """Every output encoded once (the same ``encode_outputs`` as execute), as JSON bytes, with what a
+    result request must know."""
     rows = []
-    for param in tool.parameters():
-        if param.direction != "output":
-            continue
-        value = getattr(outputs, param.name)
-        encoded = None if value is None else param.gp_type.encode(value, opts)
-        data = orjson.dumps(encoded, option=orjson.OPT_SERIALIZE_NUMPY)
-        data_type = param.data_type if value is None else param.gp_type.result_type(value)
+    for entry in encode_outputs(tool, outputs, opts):
+        value = getattr(outputs, entry["paramName"])
+        data = orjson.dumps(entry["value"], option=orjson.OPT_SERIALIZE_NUMPY)
         if isinstance(value, FeatureSet):
-            rows.append(ResultRow(param.name, data_type, data, value.has_z, value.has_m, len(value)))
+            rows.append(ResultRow(entry["paramName"], entry["dataType"], data, value.has_z, value.has_m, len(value)))
         else:
-            rows.append(ResultRow(param.name, data_type, data))
+            rows.append(ResultRow(entry["paramName"], entry["dataType"], data))
     return rows
 
 
