@@ -63,16 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="gpserver",
         version=__version__,
         lifespan=lifespan,
-        docs_url=f"{settings.api.prefix}/api/docs",
+        docs_url=None,  # the REST contract is ArcGIS's (docs/): no OpenAPI pages
         redoc_url=None,
-        openapi_url=f"{settings.api.prefix}/api/openapi.json",
+        openapi_url=None,
         redirect_slashes=False,  # NormalizePath strips trailing slashes: a redirect adding one would loop
     )
     app.state.gp = state
     app.state.files = uploads.Files.create(settings)
-    # uploads before gpserver: ``GPServer/uploads`` must not be taken for a task named "uploads".
-    for router in (rest.router, tokens.router, uploads.router, directories.router, gpserver.router, jobs.router):
-        app.include_router(router, prefix=settings.api.prefix)
+    # Matching order: the job resources and execute (the hot paths) first; uploads before the
+    # task resource, or ``GPServer/uploads`` would be taken for a task named "uploads".
+    for module in (jobs, uploads, gpserver, rest, tokens, directories):
+        module.route.mount(app.router, settings.api.prefix)
     install_error_handlers(app)
     app.add_middleware(RateLimit, per_minute=settings.limits.rate_limit, secret=lambda: state.auth.secret)
     app.add_middleware(

@@ -56,6 +56,7 @@ class Resolver:
         max_inline_bytes: largest multipart file part read as a parameter value.
         offline: check references without fetching (``submitJob``): uploaded items are looked up,
             URLs are left for the worker (a feature set by URL validates as an empty one).
+        made_work_dir: True once ``work_dir`` was created.
     """
 
     service: str
@@ -67,6 +68,7 @@ class Resolver:
     read_result: ResultReader | None = None
     max_inline_bytes: int = 64 * 1024 * 1024
     offline: bool = False
+    made_work_dir: bool = field(default=False, init=False)
     _client: Fetcher | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -199,6 +201,7 @@ class Resolver:
 
     def _work_dir(self) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.made_work_dir = True
         return self.work_dir
 
     # -- own resources ----------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pyproj
@@ -10,7 +13,9 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from gpserver.app import create_app
 from tests.api.helpers import execute, points, result
+from tests.conftest import make_settings
 
 
 def polygon_of(rings: list[list[list[float]]]) -> shapely.Polygon:
@@ -285,3 +290,27 @@ def test_maximum_records_truncates(tmp_path) -> None:
         value = result(resp.json(), "out_dataset")
     assert value["exceededTransferLimit"] is True
     assert value["features"] == []
+
+
+def test_small_execute_of_an_unbounded_tool_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    """Small requests of built-in (``bounded``) tools run on the event loop; any other tool, however
+    small its inputs, runs in a thread: a user tool that blocks must not stall other requests."""
+    services = tmp_path / "services.yaml"
+    services.write_text(
+        "toolboxes: [tests.jobs.toolbox]\nservices:\n  - name: Now\n    execution: sync\n    tools: [Block, Buffer]\n"
+    )
+    app = create_app(make_settings(tmp_path, services_file=services))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        url = "/rest/services/Now/GPServer/Block/execute"
+        slow = threading.Thread(target=lambda: http.post(url, data={"seconds": "1.5", "f": "json"}))
+        slow.start()
+        time.sleep(0.3)  # the blocking tool is running now
+        started = time.monotonic()
+        info = http.get("/rest/info", params={"f": "json"})
+        answered_in = time.monotonic() - started
+        still_blocking = slow.is_alive()
+        slow.join()
+    assert info.json()["currentVersion"] == 11.3
+    assert still_blocking and answered_in < 0.5  # not after the 1.5 s tool
+    assert app.state.gp.catalog.service("Now").task("Buffer")[1].bounded is True
+    assert app.state.gp.catalog.service("Now").task("Block")[1].bounded is False

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
-from fastapi import Depends
 from starlette.requests import Request
 
-from gpserver.api.deps import ParamsDep, StateDep
 from gpserver.auth.users import Principal
 from gpserver.errors import PermissionDeniedError, TokenRequiredError
 from gpserver.services.catalog import Service
@@ -57,14 +55,6 @@ async def principal_of(request: Request, params: dict[str, Any]) -> Principal | 
     return principal
 
 
-async def get_principal(request: Request, params: ParamsDep) -> Principal | None:
-    """The verified caller of this request (FastAPI computes it once per request)."""
-    return await principal_of(request, params)
-
-
-PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
-
-
 def may_use(svc: Service, principal: Principal | None) -> bool:
     """True when the caller may use (and see) the service."""
     if not svc.config.secured:
@@ -79,14 +69,6 @@ def authorize(svc: Service, principal: Principal | None) -> Service:
     if principal is None:
         raise TokenRequiredError("Token Required")
     raise PermissionDeniedError("")
-
-
-async def get_service(service: str, state: StateDep, principal: PrincipalDep) -> Service:
-    """The service of the URL, once the caller is allowed to use it."""
-    return authorize(state.catalog.service(service), principal)
-
-
-ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def may_see_job(svc: Service, owner: str | None, principal: Principal | None) -> bool:

@@ -1,21 +1,27 @@
-"""Dependencies, named by ``Annotated`` aliases: the app state, parsed parameters, ``f``."""
+"""What every route reads first: the app state and the :class:`Call` (parameters, ``f``, caller).
+
+Routes read their call explicitly (``call = await read_call(request)``) rather than through
+FastAPI dependencies: solving five dependencies cost more than a 1-point Buffer (bench/README.md).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Any
 
 import anyio
-from fastapi import Depends
 from starlette.requests import Request
+from starlette.responses import Response
 
+from gpserver.api.auth import authorize, principal_of
 from gpserver.api.params import Params, read_params
-from gpserver.api.render import output_format
+from gpserver.api.render import output_format, render, render_bytes
 from gpserver.auth.service import Authenticator
+from gpserver.auth.users import Principal
 from gpserver.errors import InvalidRequestError
 from gpserver.gp.execution import InputLimits
 from gpserver.jobs.service import Jobs, LazyJobs
-from gpserver.services.catalog import Catalog
+from gpserver.services.catalog import Catalog, Service
 from gpserver.settings import Settings
 
 
@@ -55,19 +61,53 @@ async def get_params(request: Request) -> Params:
     return params
 
 
-async def get_format(params: Annotated[Params, Depends(get_params)]) -> str:
-    """The validated ``f``."""
-    return output_format(params)
+@dataclass(slots=True)
+class Call:
+    """One request, read once: its parameters, the validated ``f`` and the verified caller.
+
+    Attributes:
+        request: the request.
+        state: the app's state.
+        params: query + body parameters.
+        fmt: ``json``, ``pjson`` or ``html``.
+        principal: the caller of a valid token, ``None`` without one.
+    """
+
+    request: Request
+    state: AppState
+    params: Params
+    fmt: str
+    principal: Principal | None
+
+    def service(self, path: str) -> Service:
+        """The service of the URL, once the caller is allowed to use it (499/403 otherwise)."""
+        return authorize(self.state.catalog.service(path), self.principal)
+
+    def answer(self, payload: Any) -> Response:
+        """The payload in the asked format (JSONP ``callback`` honoured)."""
+        return render(payload, self.fmt, callback(self.params))
+
+    def answer_bytes(self, body: bytes) -> Response:
+        """Already-serialised JSON in the asked format."""
+        return render_bytes(body, self.fmt, callback(self.params))
+
+    async def jobs(self) -> Jobs:
+        """The jobs machinery (built on first use: the SQLite default migrates itself then)."""
+        lazy: LazyJobs | None = self.state.jobs
+        if lazy is None:
+            raise InvalidRequestError("Unable to complete operation.", details=["Asynchronous jobs are not available."])
+        if lazy.ready:
+            return lazy.get()
+        return await anyio.to_thread.run_sync(lazy.get)
 
 
-async def _state(request: Request) -> AppState:
-    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
-    return get_state(request)
+async def read_call(request: Request, *, caller: bool = True) -> Call:
+    """Parameters, then the caller (a bad token is refused whatever else is wrong), then ``f``.
 
-
-StateDep = Annotated[AppState, Depends(_state)]
-ParamsDep = Annotated[Params, Depends(get_params)]
-FormatDep = Annotated[str, Depends(get_format)]
+    ``caller=False`` skips the token: resources open to all (``/rest/info``, ``generateToken``)."""
+    params = await get_params(request)
+    principal = await principal_of(request, params) if caller else None
+    return Call(request, get_state(request), params, output_format(params), principal)
 
 
 def input_limits(settings: Settings) -> InputLimits:
@@ -81,19 +121,18 @@ def callback(params: Params) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_BASE_URLS: dict[tuple[Any, ...], str] = {}  # (scheme, server, host header, root path) -> base URL
+
+
 def base_url(request: Request, state: AppState) -> str:
-    """Absolute URL of this server's context root (``https://host/arcgis``)."""
-    return str(request.base_url).rstrip("/") + state.settings.api.prefix
-
-
-async def get_jobs(state: StateDep) -> Jobs:
-    """The jobs machinery (built on first use: the SQLite default migrates itself then)."""
-    lazy: LazyJobs | None = state.jobs
-    if lazy is None:
-        raise InvalidRequestError("Unable to complete operation.", details=["Asynchronous jobs are not available."])
-    if lazy.ready:
-        return lazy.get()
-    return await anyio.to_thread.run_sync(lazy.get)
-
-
-JobsDep = Annotated[Jobs, Depends(get_jobs)]
+    """Absolute URL of this server's context root (``https://host/arcgis``); remembered per host
+    (building Starlette's URL cost as much as a small tool run)."""
+    scope = request.scope
+    server = scope.get("server")
+    key = (scope.get("scheme"), server and tuple(server), request.headers.get("host"), scope.get("root_path"))
+    url = _BASE_URLS.get(key)
+    if url is None:
+        if len(_BASE_URLS) > 1024:  # many distinct Host headers: start over rather than grow
+            _BASE_URLS.clear()
+        url = _BASE_URLS[key] = str(request.base_url).rstrip("/")
+    return url + state.settings.api.prefix

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from gpserver.api.routing import Routes
 from gpserver.api.uploads import get_files
 from gpserver.errors import NotFoundError
 from gpserver.outputs import ROUTE
 
-router = APIRouter()
+route = Routes()
 
 
-@router.get(ROUTE + "/{token}/{name}", operation_id="outputFile")
+@route(ROUTE + "/{token}/{name}", name="outputFile", methods=["GET"])
 async def output_file(token: str, name: str, request: Request) -> Response:
     """Download one output file."""
     path = get_files(request).outputs.file(token, name)

@@ -7,14 +7,13 @@ from functools import partial
 from typing import Any
 
 import anyio
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gpserver import ARCGIS_VERSION
-from gpserver.api.auth import PrincipalDep, ServiceDep
-from gpserver.api.deps import FormatDep, ParamsDep, StateDep, callback, input_limits
-from gpserver.api.render import dumps, render, render_bytes
+from gpserver.api.deps import input_limits, read_call
+from gpserver.api.render import dumps
+from gpserver.api.routing import Routes
 from gpserver.api.uploads import RequestFiles, request_files
 from gpserver.errors import InvalidRequestError
 from gpserver.gp.describe import EXECUTION_TYPES, describe_task
@@ -23,14 +22,50 @@ from gpserver.gp.tool import ToolContext
 from gpserver.inputs import resolve_inputs
 from gpserver.services.catalog import Service
 
-router = APIRouter()
-GET_POST = ["GET", "POST"]
+route = Routes()
 SERVICE = "/rest/services/{service:path}/GPServer"
+# Parameters up to this size are decoded, run and encoded on the event loop: a thread hand-off cost
+# more than a small request's whole work (bench/README.md). Larger ones go to the bounded pool.
+INLINE_BYTES = 16 * 1024
 
 
-@router.api_route(SERVICE, methods=GET_POST, operation_id="service")
-async def service_info(svc: ServiceDep, params: ParamsDep, fmt: FormatDep) -> Response:
+@route(SERVICE + "/{task}/execute", name="execute")
+async def execute(service: str, task: str, request: Request) -> Response:
+    """Run a task now and answer with its results and messages (synchronous services)."""
+    call = await read_call(request)
+    svc = call.service(service)
+    _, tool = svc.task(task)
+    if svc.is_async:
+        raise InvalidRequestError(
+            "Unable to complete operation.",
+            details=[f"'{svc.path}' is an asynchronous service: use submitJob, not execute."],
+        )
+    files = request_files(request, svc, call.principal)
+    run = partial(_execute, svc, tool, call.params, call.fmt, files, input_limits(call.state.settings))
+    if tool.bounded and _small(call.params):
+        return call.answer_bytes(run())
+    return call.answer_bytes(await anyio.to_thread.run_sync(run, limiter=call.state.sync_limiter))
+
+
+def _small(params: dict[str, Any]) -> bool:
+    """True when the parameters are short strings naming nothing to read (no URL, no uploaded item,
+    no file part)."""
+    size = 0
+    for value in params.values():
+        if not isinstance(value, str):
+            return False
+        size += len(value)
+        if size > INLINE_BYTES:
+            return False
+    text = "".join(params.values()).lower()
+    return "url" not in text and "itemid" not in text
+
+
+@route(SERVICE, name="service")
+async def service_info(service: str, request: Request) -> Response:
     """The service: its tasks and execution type."""
+    call = await read_call(request)
+    svc = call.service(service)
     body = {
         "currentVersion": ARCGIS_VERSION,
         "serviceDescription": svc.config.description,
@@ -40,45 +75,24 @@ async def service_info(svc: ServiceDep, params: ParamsDep, fmt: FormatDep) -> Re
         "maximumRecords": svc.config.maximum_records,
         "capabilities": "Uploads" if svc.config.uploads else "",
     }
-    return render(body, fmt, callback(params))
+    return call.answer(body)
 
 
-@router.api_route(SERVICE + "/{task}", methods=GET_POST, operation_id="task")
-async def task_info(svc: ServiceDep, task: str, params: ParamsDep, fmt: FormatDep) -> Response:
+@route(SERVICE + "/{task}", name="task")
+async def task_info(service: str, task: str, request: Request) -> Response:
     """The task: parameters derived from the tool's declaration."""
+    call = await read_call(request)
+    svc = call.service(service)
     name, tool = svc.task(task)
     body = describe_task(tool, execution=svc.config.execution)
     body["name"] = name
-    return render(body, fmt, callback(params))
-
-
-@router.api_route(SERVICE + "/{task}/execute", methods=GET_POST, operation_id="execute")
-async def execute(
-    svc: ServiceDep,
-    task: str,
-    request: Request,
-    state: StateDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-    principal: PrincipalDep,
-) -> Response:
-    """Run a task now and answer with its results and messages (synchronous services)."""
-    _, tool = svc.task(task)
-    if svc.is_async:
-        raise InvalidRequestError(
-            "Unable to complete operation.",
-            details=[f"'{svc.path}' is an asynchronous service: use submitJob, not execute."],
-        )
-    files = request_files(request, svc, principal)
-    run = partial(_execute, svc, tool, params, fmt, files, input_limits(state.settings))
-    body = await anyio.to_thread.run_sync(run, limiter=state.sync_limiter)
-    return render_bytes(body, fmt, callback(params))
+    return call.answer(body)
 
 
 def _execute(
     svc: Service, tool: Any, params: dict[str, Any], fmt: str, files: RequestFiles, limits: InputLimits
 ) -> bytes:
-    """Resolve URL/itemID inputs, decode, run, encode and serialise, all off the event loop."""
+    """Resolve URL/itemID inputs, decode, run, encode and serialise (off the event loop unless small)."""
     env, opts = read_environment(params)
     with files.session(params) as (resolver, out):
         params = resolve_inputs(tool, params, resolver=resolver)

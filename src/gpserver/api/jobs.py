@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from gpserver.api.auth import PrincipalDep, authorize, may_see_job
-from gpserver.api.deps import FormatDep, JobsDep, ParamsDep, StateDep, base_url, callback
-from gpserver.api.render import dumps, render, render_bytes
-from gpserver.auth.users import Principal
+from gpserver.api.auth import authorize, may_see_job
+from gpserver.api.deps import Call, base_url, read_call
+from gpserver.api.render import dumps
+from gpserver.api.routing import Routes
 from gpserver.errors import (
     GPServerError,
     InvalidRequestError,
@@ -40,8 +41,7 @@ from gpserver.jobs.store import BASE_URL_KEY, CANCELLING, EXECUTING, SUCCEEDED, 
 from gpserver.services.catalog import Service
 from gpserver.settings import Settings
 
-router = APIRouter()
-GET_POST = ["GET", "POST"]
+route = Routes()
 SERVICE = "/rest/services/{service:path}/GPServer"
 JOB = SERVICE + "/{task}/jobs/{job_id}"
 _JOB_ID = re.compile(r"j[0-9a-f]{32}")
@@ -55,19 +55,36 @@ def _unknown_job(job_id: str) -> UnknownJobError:
     return UnknownJobError("Invalid URL", details=[f"Job '{job_id[:40]}' does not exist"])
 
 
-async def _job(
-    state: StateDep, jobs: Jobs, service: str, task: str, job_id: str, principal: Principal | None
-) -> tuple[Service, AnyTool, JobView]:
-    """The job, only under the service and task it was submitted to, and only to whom may see it:
-    another user's job of a secured service answers exactly as an unknown one."""
-    svc = authorize(state.catalog.service(service), principal)
-    name, tool = svc.task(task)
-    if not _JOB_ID.fullmatch(job_id):
-        raise _unknown_job(job_id)
-    view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
-    if view is None or view.service != svc.path or view.task != name or not may_see_job(svc, view.owner, principal):
-        raise _unknown_job(job_id)
-    return svc, tool, view
+@dataclass(slots=True)
+class JobCall:
+    """A request to one job's resources: the call, the job's service, tool and current view."""
+
+    call: Call
+    jobs: Jobs
+    svc: Service
+    tool: AnyTool
+    view: JobView
+
+    @classmethod
+    async def read(cls, request: Request, service: str, task: str, job_id: str) -> JobCall:
+        """The job, only under the service and task it was submitted to, and only to whom may see
+        it: another user's job of a secured service answers exactly as an unknown one."""
+        call = await read_call(request)
+        svc = call.service(service)
+        name, tool = svc.task(task)
+        if not _JOB_ID.fullmatch(job_id):
+            raise _unknown_job(job_id)
+        jobs = await call.jobs()
+        view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
+        if view is None or view.service != svc.path or view.task != name:
+            raise _unknown_job(job_id)
+        if not may_see_job(svc, view.owner, call.principal):
+            raise _unknown_job(job_id)
+        return cls(call, jobs, svc, tool, view)
+
+    async def build(self, make: Callable[[], bytes]) -> Response:
+        """An answer serialised off the event loop (results can be large)."""
+        return self.call.answer_bytes(await anyio.to_thread.run_sync(make, limiter=self.call.state.sync_limiter))
 
 
 def job_json(view: JobView, tool: AnyTool, *, messages: bool = True) -> dict[str, Any]:
@@ -84,19 +101,13 @@ def job_json(view: JobView, tool: AnyTool, *, messages: bool = True) -> dict[str
     return body
 
 
-@router.api_route(SERVICE + "/{task}/submitJob", methods=GET_POST, operation_id="submitJob")
-async def submit_job(
-    request: Request,
-    service: str,
-    task: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(SERVICE + "/{task}/submitJob", name="submitJob")
+async def submit_job(service: str, task: str, request: Request) -> Response:
     """Validate the inputs exactly as ``execute`` does, store the job, queue it (spec 6)."""
-    svc = authorize(state.catalog.service(service), principal)
+    call = await read_call(request)
+    state, params, principal = call.state, call.params, call.principal
+    svc = call.service(service)
+    jobs = await call.jobs()
     owner = principal.username if principal is not None else None  # jobs of a secured service are theirs
     name, tool = svc.task(task)
     if not svc.is_async:
@@ -117,7 +128,7 @@ async def submit_job(
     except Exception as exc:
         await anyio.to_thread.run_sync(jobs.store.fail_submitted, view.id, "The job could not be queued.")
         raise GPServerError("Unable to complete operation.", details=["The job could not be queued."]) from exc
-    return render(job_json(view, tool), fmt, callback(params))
+    return call.answer(job_json(view, tool))
 
 
 async def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
@@ -148,37 +159,19 @@ def _validated_inputs(settings: Settings, svc: Service, tool: AnyTool, params: d
     return kept
 
 
-@router.api_route(JOB, methods=GET_POST, operation_id="job")
-async def job_status(
-    service: str,
-    task: str,
-    job_id: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB, name="job")
+async def job_status(service: str, task: str, job_id: str, request: Request) -> Response:
     """Status, messages, progress, and result/input links (spec 7)."""
-    _, tool, view = await _job(state, jobs, service, task, job_id, principal)
-    messages = parse_bool(params.get("returnMessages"), default=True)
-    return render(job_json(view, tool, messages=messages), fmt, callback(params))
+    job = await JobCall.read(request, service, task, job_id)
+    messages = parse_bool(job.call.params.get("returnMessages"), default=True)
+    return job.call.answer(job_json(job.view, job.tool, messages=messages))
 
 
-@router.api_route(JOB + "/cancel", methods=GET_POST, operation_id="cancel")
-async def cancel_job(
-    service: str,
-    task: str,
-    job_id: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB + "/cancel", name="cancel")
+async def cancel_job(service: str, task: str, job_id: str, request: Request) -> Response:
     """Cancel: a waiting job never starts; a running one is asked to stop, then stopped (spec 9)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
-    view, changed = await anyio.to_thread.run_sync(jobs.store.request_cancel, job_id)
+    job = await JobCall.read(request, service, task, job_id)
+    view, changed = await anyio.to_thread.run_sync(job.jobs.store.request_cancel, job_id)
     if view is None:
         raise _unknown_job(job_id)
     if not changed and view.status != CANCELLING:
@@ -186,7 +179,7 @@ async def cancel_job(
             "Invalid or missing input parameters.",
             details=[f"Job '{job_id}' cannot be cancelled: it has ended ({view.status})."],
         )
-    return render({"jobId": view.id, "jobStatus": view.status, "messages": view.messages}, fmt, callback(params))
+    return job.call.answer({"jobId": view.id, "jobStatus": view.status, "messages": view.messages})
 
 
 def _output(tool: AnyTool, name: str) -> Parameter:
@@ -237,29 +230,17 @@ def result_value(row: ResultRow, param: Parameter, opts: EncodeOptions) -> orjso
     return param.gp_type.encode(param.gp_type.decode(value, param=param.name), opts)
 
 
-@router.api_route(JOB + "/results/{param}", methods=GET_POST, operation_id="result")
-async def job_result(
-    service: str,
-    task: str,
-    job_id: str,
-    param: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB + "/results/{param}", name="result")
+async def job_result(service: str, task: str, job_id: str, param: str, request: Request) -> Response:
     """One result: exactly ``{paramName, dataType, value}`` (spec 8.1)."""
-    svc, tool, view = await _job(state, jobs, service, task, job_id, principal)
-    p = _output(tool, param)
-    _require_succeeded(view)
-    opts = result_options(params, svc)
-    row = await anyio.to_thread.run_sync(jobs.store.result, job_id, p.name)
+    job = await JobCall.read(request, service, task, job_id)
+    p = _output(job.tool, param)
+    _require_succeeded(job.view)
+    opts = result_options(job.call.params, job.svc)
+    row = await anyio.to_thread.run_sync(job.jobs.store.result, job_id, p.name)
     if row is None:
-        body = dumps({"paramName": p.name, "dataType": p.data_type, "value": None}, fmt)
-    else:
-        body = await anyio.to_thread.run_sync(partial(_result_bytes, row, p, opts, fmt), limiter=state.sync_limiter)
-    return render_bytes(body, fmt, callback(params))
+        return job.call.answer({"paramName": p.name, "dataType": p.data_type, "value": None})
+    return await job.build(partial(_result_bytes, row, p, opts, job.call.fmt))
 
 
 def _result_bytes(row: ResultRow, param: Parameter, opts: EncodeOptions, fmt: str) -> bytes:
@@ -274,22 +255,13 @@ def _require_succeeded(view: JobView) -> None:
         )
 
 
-@router.api_route(JOB + "/results", methods=GET_POST, operation_id="results")
-async def job_results(
-    service: str,
-    task: str,
-    job_id: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB + "/results", name="results")
+async def job_results(service: str, task: str, job_id: str, request: Request) -> Response:
     """Every result, as a JSON array (spec 8.2); empty for a job that did not succeed."""
-    svc, tool, view = await _job(state, jobs, service, task, job_id, principal)
-    opts = result_options(params, svc)
-    rows = await anyio.to_thread.run_sync(jobs.store.results, job_id) if view.status == SUCCEEDED else []
-    by_name = {p.name: p for p in tool.parameters() if p.direction == "output"}
+    job = await JobCall.read(request, service, task, job_id)
+    opts = result_options(job.call.params, job.svc)
+    rows = await anyio.to_thread.run_sync(job.jobs.store.results, job_id) if job.view.status == SUCCEEDED else []
+    by_name = {p.name: p for p in job.tool.parameters() if p.direction == "output"}
 
     def build() -> bytes:
         items = [
@@ -297,10 +269,9 @@ async def job_results(
             for r in rows
             if r.param in by_name
         ]
-        return dumps(items, fmt)
+        return dumps(items, job.call.fmt)
 
-    body = await anyio.to_thread.run_sync(build, limiter=state.sync_limiter)
-    return render_bytes(body, fmt, callback(params))
+    return await job.build(build)
 
 
 def input_value(param: Parameter, stored: dict[str, Any]) -> Any:
@@ -314,61 +285,43 @@ def input_value(param: Parameter, stored: dict[str, Any]) -> Any:
         return json_or_literal(raw)
 
 
-@router.api_route(JOB + "/inputs/{param}", methods=GET_POST, operation_id="input")
-async def job_input(
-    service: str,
-    task: str,
-    job_id: str,
-    param: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB + "/inputs/{param}", name="input")
+async def job_input(service: str, task: str, job_id: str, param: str, request: Request) -> Response:
     """One input, as submitted (spec 8.3)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
-    p = _input(tool, param)
-    stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
+    job = await JobCall.read(request, service, task, job_id)
+    p = _input(job.tool, param)
+    stored = await anyio.to_thread.run_sync(job.jobs.store.inputs, job_id) or {}
 
     def build() -> bytes:
-        return dumps({"paramName": p.name, "dataType": p.data_type, "value": input_value(p, stored)}, fmt)
+        return dumps({"paramName": p.name, "dataType": p.data_type, "value": input_value(p, stored)}, job.call.fmt)
 
-    return render_bytes(await anyio.to_thread.run_sync(build, limiter=state.sync_limiter), fmt, callback(params))
+    return await job.build(build)
 
 
-@router.api_route(JOB + "/inputs", methods=GET_POST, operation_id="inputs")
-async def job_inputs(
-    service: str,
-    task: str,
-    job_id: str,
-    state: StateDep,
-    jobs: JobsDep,
-    principal: PrincipalDep,
-    params: ParamsDep,
-    fmt: FormatDep,
-) -> Response:
+@route(JOB + "/inputs", name="inputs")
+async def job_inputs(service: str, task: str, job_id: str, request: Request) -> Response:
     """Every input, as a JSON array (spec 8.4)."""
-    _, tool, _ = await _job(state, jobs, service, task, job_id, principal)
-    stored = await anyio.to_thread.run_sync(jobs.store.inputs, job_id) or {}
+    job = await JobCall.read(request, service, task, job_id)
+    stored = await anyio.to_thread.run_sync(job.jobs.store.inputs, job_id) or {}
 
     def build() -> bytes:
         items = [
             {"paramName": p.name, "dataType": p.data_type, "value": input_value(p, stored)}
-            for p in tool.parameters()
+            for p in job.tool.parameters()
             if p.direction == "input"
         ]
-        return dumps(items, fmt)
+        return dumps(items, job.call.fmt)
 
-    return render_bytes(await anyio.to_thread.run_sync(build, limiter=state.sync_limiter), fmt, callback(params))
+    return await job.build(build)
 
 
-@router.api_route("/rest/directories/arcgisjobs/{folder}/{job_id}/{file:path}", methods=["GET"], operation_id="jobFile")
-async def job_file(
-    folder: str, job_id: str, file: str, state: StateDep, jobs: JobsDep, principal: PrincipalDep
-) -> Response:
+@route("/rest/directories/arcgisjobs/{folder}/{job_id}/{file:path}", name="jobFile", methods=["GET"])
+async def job_file(folder: str, job_id: str, file: str, request: Request) -> Response:
     """A file a job wrote into its directory (ArcGIS serves ``arcgisjobs`` the same way); the
     service's access rule and the job's ownership apply as to the job resource."""
+    call = await read_call(request)
+    state, principal = call.state, call.principal
+    jobs = await call.jobs()
     svc = next((s for s in state.catalog.services.values() if job_folder(s.path).lower() == folder.lower()), None)
     if svc is None or not _JOB_ID.fullmatch(job_id):
         raise _unknown_job(job_id)

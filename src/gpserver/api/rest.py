@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gpserver import ARCGIS_VERSION
-from gpserver.api.auth import PrincipalDep, may_use
-from gpserver.api.deps import FormatDep, ParamsDep, StateDep, base_url, callback
-from gpserver.api.render import render
-from gpserver.auth.users import Principal
+from gpserver.api.auth import may_use
+from gpserver.api.deps import Call, base_url, read_call
+from gpserver.api.routing import Routes
 
-router = APIRouter()
-GET_POST = ["GET", "POST"]
+route = Routes()
 
 
-@router.api_route("/rest/info", methods=GET_POST, operation_id="info")
-async def server_info(request: Request, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+@route("/rest/info", name="info")
+async def server_info(request: Request) -> Response:
     """Server info with ``authInfo`` (no ``owningSystemUrl``: a stand-alone server, spec 1.6)."""
+    call = await read_call(request, caller=False)
+    state = call.state
     auth: dict[str, object] = {"isTokenBasedSecurity": False}
     if any(s.config.secured for s in state.catalog.services.values()):
         auth = {
@@ -27,24 +26,23 @@ async def server_info(request: Request, state: StateDep, params: ParamsDep, fmt:
             "shortLivedTokenValidity": state.settings.auth.token_minutes,
         }
     body = {"currentVersion": ARCGIS_VERSION, "fullVersion": f"{ARCGIS_VERSION}.0", "authInfo": auth}
-    return render(body, fmt, callback(params))
+    return call.answer(body)
 
 
-@router.api_route("/rest/services", methods=GET_POST, operation_id="catalog")
-async def catalog_root(state: StateDep, params: ParamsDep, fmt: FormatDep, principal: PrincipalDep) -> Response:
+@route("/rest/services", name="catalog")
+async def catalog_root(request: Request) -> Response:
     """Root folders and services (secured services only for callers who may use them)."""
-    return _listing(state, params, fmt, None, principal)
+    return _listing(await read_call(request), None)
 
 
-@router.api_route("/rest/services/{folder}", methods=GET_POST, operation_id="folder")
-async def catalog_folder(
-    folder: str, state: StateDep, params: ParamsDep, fmt: FormatDep, principal: PrincipalDep
-) -> Response:
+@route("/rest/services/{folder}", name="folder")
+async def catalog_folder(folder: str, request: Request) -> Response:
     """Services of one folder, named ``Folder/Service``."""
-    return _listing(state, params, fmt, folder, principal)
+    return _listing(await read_call(request), folder)
 
 
-def _listing(state: StateDep, params: ParamsDep, fmt: str, folder: str | None, principal: Principal | None) -> Response:
+def _listing(call: Call, folder: str | None) -> Response:
+    state, principal = call.state, call.principal
     services = [s for s in state.catalog.listing(folder) if may_use(s, principal)]
     folders = []
     if folder is None:  # a folder holding only services the caller may not use is not shown either
@@ -55,4 +53,4 @@ def _listing(state: StateDep, params: ParamsDep, fmt: str, folder: str | None, p
         "folders": folders,
         "services": [{"name": s.path, "type": "GPServer"} for s in services],
     }
-    return render(body, fmt, callback(params))
+    return call.answer(body)

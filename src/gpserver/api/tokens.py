@@ -12,18 +12,16 @@ from functools import partial
 from typing import Any
 
 import anyio
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gpserver.api.auth import client_ip
-from gpserver.api.deps import FormatDep, ParamsDep, StateDep, callback
-from gpserver.api.render import render
+from gpserver.api.deps import read_call
+from gpserver.api.routing import Routes
 from gpserver.errors import InvalidRequestError
 
 log = logging.getLogger(__name__)
-router = APIRouter()
-GET_POST = ["GET", "POST"]
+route = Routes()
 FAILED = "Unable to generate token."
 
 
@@ -73,10 +71,12 @@ def _binding(request: Request, params: dict[str, Any]) -> tuple[str | None, str 
     return None, None
 
 
-@router.api_route("/tokens/generateToken", methods=GET_POST, operation_id="generateToken")
-@router.api_route("/tokens", methods=GET_POST, operation_id="tokens")
-async def generate_token(request: Request, state: StateDep, params: ParamsDep, fmt: FormatDep) -> Response:
+@route("/tokens/generateToken", name="generateToken")
+@route("/tokens", name="tokens")
+async def generate_token(request: Request) -> Response:
     """A token for a username and password: ``{token, expires (epoch ms), ssl}``."""
+    call = await read_call(request, caller=False)
+    state, params = call.state, call.params
     allow_get = state.settings.api.allow_get_token
     if request.method != "POST" and not allow_get:
         raise _refuse("generateToken accepts POST requests only.")
@@ -93,6 +93,6 @@ async def generate_token(request: Request, state: StateDep, params: ParamsDep, f
         raise _refuse("Invalid username or password.")
     token, expires = issued
     log.info("issued a token to %r from %s, valid until %d", username, client_ip(request), expires)
-    response = render({"token": token, "expires": int(expires * 1000), "ssl": False}, fmt, callback(params))
+    response = call.answer({"token": token, "expires": int(expires * 1000), "ssl": False})
     response.headers["Cache-Control"] = "no-store"
     return response

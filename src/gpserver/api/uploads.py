@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from fastapi import APIRouter
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
 
 from gpserver import ARCGIS_VERSION
-from gpserver.api.auth import ServiceDep, authorize, may_see_job, may_use, principal_of, token_of
-from gpserver.api.deps import AppState, ParamsDep, StateDep, base_url, callback, get_state
+from gpserver.api.auth import authorize, may_see_job, may_use, principal_of, token_of
+from gpserver.api.deps import AppState, base_url, callback, get_state, read_call
 from gpserver.api.params import Params, add
 from gpserver.api.render import output_format, render
+from gpserver.api.routing import Routes
 from gpserver.auth.users import Principal
 from gpserver.errors import InvalidRequestError, LimitExceededError, NotFoundError
 from gpserver.inputs import Resolver, ResultReader
@@ -30,8 +30,7 @@ from gpserver.services.catalog import Service
 from gpserver.settings import Settings
 from gpserver.uploads import UploadStore
 
-router = APIRouter()
-GET_POST = ["GET", "POST"]
+route = Routes()
 UPLOADS = "/rest/services/{service:path}/GPServer/uploads"
 _FORM_SLACK = 1024 * 1024  # multipart headers and the small fields beside the file
 
@@ -110,28 +109,25 @@ class RequestFiles:
         settings = self.files.settings
         # Made only when a download or file part needs it (most requests need none: a temporary
         # directory per request cost a third of a 1-point execute).
-        work = settings.storage.data_dir / "tmp" / f"req-{secrets.token_hex(8)}"
+        resolver = Resolver(
+            service=self.service,
+            work_dir=settings.storage.data_dir / "tmp" / f"req-{secrets.token_hex(8)}",
+            fetcher=lambda: Fetcher(settings.fetch),
+            uploads=self.files.uploads if self.uploads else None,
+            own_urls=(self.base,),
+            outputs=self.files.outputs,
+            read_result=self.read_result,
+            max_inline_bytes=settings.api.max_request_bytes,
+        )
         try:
-            resolver = Resolver(
-                service=self.service,
-                work_dir=work,
-                fetcher=lambda: Fetcher(settings.fetch),
-                uploads=self.files.uploads if self.uploads else None,
-                own_urls=(self.base,),
-                outputs=self.files.outputs,
-                read_result=self.read_result,
-                max_inline_bytes=settings.api.max_request_bytes,
-            )
-            try:
-                yield resolver, self.files.outputs.new(self.base)
-            finally:
-                resolver.close()
-                for value in params.values():
-                    if isinstance(value, UploadFile):
-                        value.file.close()
+            yield resolver, self.files.outputs.new(self.base)
         finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+            resolver.close()
+            for value in params.values():
+                if isinstance(value, UploadFile):
+                    value.file.close()
+            if resolver.made_work_dir:
+                shutil.rmtree(resolver.work_dir, ignore_errors=True)
 
 
 def request_files(request: Request, svc: Service, principal: Principal | None = None) -> RequestFiles:
@@ -141,23 +137,25 @@ def request_files(request: Request, svc: Service, principal: Principal | None = 
     return RequestFiles(get_files(request), svc.path, base, _job_results(state, principal), svc.config.uploads)
 
 
-@router.api_route(UPLOADS, methods=GET_POST, operation_id="uploads")
-async def uploads_info(svc: ServiceDep, state: StateDep, params: ParamsDep) -> Response:
+@route(UPLOADS, name="uploads")
+async def uploads_info(service: str, request: Request) -> Response:
     """The uploads resource: what may be uploaded (items are not listed)."""
-    _service_with_uploads(svc)
-    settings = state.settings.files
+    call = await read_call(request)
+    _service_with_uploads(call.service(service))
+    settings = call.state.settings.files
     body = {
         "currentVersion": ARCGIS_VERSION,
         "maxUploadFileSize": settings.max_upload_bytes // (1024 * 1024),
         "allowedUploadFileTypes": ",".join(settings.upload_extensions),
         "operations": ["upload"],
     }
-    return render(body, output_format(params), callback(params))
+    return call.answer(body)
 
 
-@router.post(UPLOADS + "/upload", operation_id="upload")
-async def upload(service: str, request: Request, state: StateDep) -> Response:
+@route(UPLOADS + "/upload", name="upload", methods=["POST"])
+async def upload(service: str, request: Request) -> Response:
     """Store one multipart ``file`` (with an optional ``description``) and answer its item."""
+    state = get_state(request)
     request.state.params = dict(request.query_params)
     svc = state.catalog.service(service)
     if not svc.config.secured or token_of(request, request.state.params) is not None:
@@ -194,20 +192,22 @@ async def upload(service: str, request: Request, state: StateDep) -> Response:
     return render({"success": True, "item": item.to_json()}, fmt, callback(params))
 
 
-@router.api_route(UPLOADS + "/{item_id}", methods=GET_POST, operation_id="item")
-async def item_info(svc: ServiceDep, item_id: str, request: Request, params: ParamsDep) -> Response:
+@route(UPLOADS + "/{item_id}", name="item")
+async def item_info(service: str, item_id: str, request: Request) -> Response:
     """An uploaded item's description."""
-    _service_with_uploads(svc)
+    call = await read_call(request)
+    svc = _service_with_uploads(call.service(service))
     item = get_files(request).uploads.get(svc.path, item_id)
-    return render({"item": item.to_json()}, output_format(params), callback(params))
+    return call.answer({"item": item.to_json()})
 
 
-@router.api_route(UPLOADS + "/{item_id}/delete", methods=["POST"], operation_id="deleteItem")
-async def delete_item(svc: ServiceDep, item_id: str, request: Request, params: ParamsDep) -> Response:
+@route(UPLOADS + "/{item_id}/delete", name="deleteItem", methods=["POST"])
+async def delete_item(service: str, item_id: str, request: Request) -> Response:
     """Delete an uploaded item."""
-    _service_with_uploads(svc)
+    call = await read_call(request)
+    svc = _service_with_uploads(call.service(service))
     get_files(request).uploads.delete(svc.path, item_id)
-    return render({"success": True, "itemID": item_id}, output_format(params), callback(params))
+    return call.answer({"success": True, "itemID": item_id})
 
 
 async def _close_parts(params: Params) -> None:

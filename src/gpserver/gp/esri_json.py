@@ -27,11 +27,11 @@ Choices:
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import orjson
@@ -43,6 +43,9 @@ from gpserver.errors import InvalidParameterError
 from gpserver.gp.features import FIELD_TYPES, GEOMETRY_TYPES, OID, FeatureSet, FieldDef
 from gpserver.gp.geometry import orient_esri, reproject
 from gpserver.gp.srs import SpatialReference
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 POINT, MULTIPOINT, POLYLINE, POLYGON, ENVELOPE = GEOMETRY_TYPES
 
@@ -77,21 +80,48 @@ class _MalformedError(Exception):
     """A precise reason why a value is not valid Esri JSON (turned into InvalidParameterError)."""
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pauses the cyclic garbage collector while many objects are built.
+class GCPaused:
+    """Pauses the cyclic garbage collector while many objects are built: ``with gc_paused():`` or
+    ``@gc_paused()``.
 
     Creating 100,000 geometries or dicts triggers collections that traverse every object of the
     parsed request (millions of containers, none of them cyclic garbage): pausing halves decoding.
+    A plain class: a generator-based context manager cost more than encoding one small geometry.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+
+    __slots__ = ("_paused",)
+
+    def __init__(self) -> None:
+        self._paused = False
+
+    def __enter__(self) -> None:
+        self._paused = gc.isenabled()
+        if self._paused:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._paused:
+            gc.enable()
+
+    def __call__(self, fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        """``fn`` with the collector paused while it runs."""
+
+        @functools.wraps(fn)
+        def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if not gc.isenabled():
+                return fn(*args, **kwargs)
+            gc.disable()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                gc.enable()
+
+        return paused
+
+
+def gc_paused() -> GCPaused:
+    """A :class:`GCPaused`."""
+    return GCPaused()
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -914,6 +944,8 @@ def _encode_small(geom: BaseGeometry, gtype: str, has_z: bool) -> dict[str, Any]
         return {key: []}
     if gtype == MULTIPOINT:
         return {key: shapely.get_coordinates(geom, include_z=has_z)}
+    if gtype == POLYGON and geom.geom_type == "Polygon" and not shapely.get_num_interior_rings(geom):
+        return {key: [shapely.get_coordinates(geom, include_z=has_z)]}  # the one ring, read at once
     parts = shapely.get_parts(geom)
     if gtype == POLYLINE:
         return {key: [shapely.get_coordinates(p, include_z=has_z) for p in parts]}

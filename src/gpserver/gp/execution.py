@@ -197,13 +197,21 @@ def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeO
     return env, opts
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+
+
 def _stamp(moment: datetime) -> str:
-    return f"{moment:%A, %B} {moment.day}, {moment:%Y} {moment:%I:%M:%S %p}"
+    """ArcGIS's message time, ``Saturday, November 28, 2026 01:42:08 PM`` (English whatever the locale)."""
+    hour = moment.hour % 12 or 12
+    clock = f"{hour:02}:{moment.minute:02}:{moment.second:02} {'AM' if moment.hour < 12 else 'PM'}"
+    return f"{_DAYS[moment.weekday()]}, {_MONTHS[moment.month - 1]} {moment.day}, {moment.year} {clock}"
 
 
 def run_tool(tool: type[AnyTool], inputs: GPInputs, ctx: ToolContext) -> GPOutputs:
     """Run a tool between ArcGIS's start and end messages; every failure becomes a typed error."""
-    started, clock = datetime.now().astimezone(), time.perf_counter()
+    started, clock = datetime.now(), time.perf_counter()
     ctx.message(f"Start Time: {_stamp(started)}")
     try:
         outputs: GPOutputs = tool().run(inputs, ctx)
@@ -224,7 +232,7 @@ def run_tool(tool: type[AnyTool], inputs: GPInputs, ctx: ToolContext) -> GPOutpu
             details=["ERROR 999999: Something unexpected caused the tool to fail."],
         ) from None
     elapsed = time.perf_counter() - clock
-    ctx.message(f"Succeeded at {_stamp(datetime.now().astimezone())} (Elapsed Time: {elapsed:.2f} seconds)")
+    ctx.message(f"Succeeded at {_stamp(datetime.now())} (Elapsed Time: {elapsed:.2f} seconds)")
     return outputs
 
 

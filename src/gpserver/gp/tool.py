@@ -231,12 +231,16 @@ class Tool(Generic[InT, OutT]):
         order: parameter order of the task JSON when outputs sit between inputs (ArcGIS Pro order);
             default: inputs, then outputs.
         inputs / outputs: the models, taken from the generic arguments.
+        bounded: True when the tool's work grows with its inputs only (no file or network I/O, no
+            output sized by a parameter): ``execute`` then runs small requests on the event loop
+            instead of handing them to a thread. Leave False when unsure.
     """
 
     name: ClassVar[str]
     display_name: ClassVar[str | None] = None
     category: ClassVar[str] = ""
     order: ClassVar[Sequence[str]] = ()
+    bounded: ClassVar[bool] = False
     inputs: ClassVar[type[GPInputs]]
     outputs: ClassVar[type[GPOutputs]]
 

@@ -57,6 +57,7 @@ class AddField(Tool[AddFieldInputs, AddFieldOutputs]):
     """Adds a new field to a table or the table of a feature class."""
 
     name = "AddField"
+    bounded = True
     category = "Data Management"
     order = (
         "in_table",

@@ -43,6 +43,7 @@ class Append(Tool[AppendInputs, AppendOutputs]):
     """Appends features from input datasets to a target dataset."""
 
     name = "Append"
+    bounded = True
     category = "Data Management"
     order = ("inputs", "target", "schema_type", "expression", "output")
 

@@ -74,6 +74,7 @@ class Buffer(Tool[BufferInputs, BufferOutputs]):
     """Creates buffer polygons around input features to a specified distance."""
 
     name = "Buffer"
+    bounded = True
     category = "Analysis"
     order = (
         "in_features",

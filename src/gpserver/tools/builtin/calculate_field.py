@@ -57,6 +57,7 @@ class CalculateField(Tool[CalculateFieldInputs, CalculateFieldOutputs]):
     """Calculates the values of a field for every record from a safe expression."""
 
     name = "CalculateField"
+    bounded = True
     category = "Data Management"
     order = (
         "in_table",

@@ -39,6 +39,7 @@ class Clip(Tool[ClipInputs, ClipOutputs]):
     """Extracts the input features that overlay the clip features (the "cookie cutter")."""
 
     name = "Clip"
+    bounded = True
     category = "Analysis"
     order = ("in_features", "clip_features", "out_feature_class", "cluster_tolerance")
 

@@ -32,6 +32,7 @@ class DeleteField(Tool[DeleteFieldInputs, DeleteFieldOutputs]):
     """Deletes fields from a table or the table of a feature class. The object id field is never deleted."""
 
     name = "DeleteField"
+    bounded = True
     category = "Data Management"
 
     def run(self, inputs: DeleteFieldInputs, ctx: ToolContext) -> DeleteFieldOutputs:

@@ -53,6 +53,7 @@ class Dissolve(Tool[DissolveInputs, DissolveOutputs]):
     """Aggregates features based on specified attributes, computing statistics of the merged features."""
 
     name = "Dissolve"
+    bounded = True
     category = "Data Management"
     order = ("in_features", "out_feature_class", "dissolve_field", "statistics_field", "multi_part",
              "unsplit_lines", "concatenation_separator")  # fmt: skip

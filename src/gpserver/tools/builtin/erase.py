@@ -34,6 +34,7 @@ class Erase(Tool[EraseInputs, EraseOutputs]):
     """Creates a feature class from the parts of the input features outside the erase features."""
 
     name = "Erase"
+    bounded = True
     category = "Analysis"
     order = ("in_features", "erase_features", "out_feature_class", "cluster_tolerance")
 

@@ -37,6 +37,7 @@ class FeatureToPoint(Tool[FeatureToPointInputs, FeatureToPointOutputs]):
     """Creates a point feature class from the centroids (or inside points) of the input features."""
 
     name = "FeatureToPoint"
+    bounded = True
     category = "Data Management"
     order = ("in_features", "out_feature_class", "point_location")
 

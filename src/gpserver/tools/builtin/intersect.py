@@ -48,6 +48,7 @@ class Intersect(Tool[IntersectInputs, IntersectOutputs]):
     """Computes the geometric intersection of the input features; overlapping parts are kept."""
 
     name = "Intersect"
+    bounded = True
     category = "Analysis"
     order = ("in_features", "out_feature_class", "join_attributes", "cluster_tolerance", "output_type")
 

@@ -38,6 +38,7 @@ class Merge(Tool[MergeInputs, MergeOutputs]):
     """Combines multiple input datasets of the same geometry type into a new dataset."""
 
     name = "Merge"
+    bounded = True
     category = "Data Management"
     order = ("inputs", "output", "add_source")
 

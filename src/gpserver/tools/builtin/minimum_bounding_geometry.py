@@ -48,6 +48,7 @@ class MinimumBoundingGeometry(Tool[MinimumBoundingGeometryInputs, MinimumBoundin
     """Creates polygons that represent a specified minimum bounding geometry of each feature or group."""
 
     name = "MinimumBoundingGeometry"
+    bounded = True
     category = "Data Management"
     order = ("in_features", "out_feature_class", "geometry_type", "group_option", "group_field", "mbg_fields_option")
 

@@ -63,6 +63,7 @@ class Near(Tool[NearInputs, NearOutputs]):
     """Calculates the distance and other proximity information to the nearest feature."""
 
     name = "Near"
+    bounded = True
     category = "Analysis"
 
     def run(self, inputs: NearInputs, ctx: ToolContext) -> NearOutputs:

@@ -42,6 +42,7 @@ class PointsToLine(Tool[PointsToLineInputs, PointsToLineOutputs]):
     """Creates line features from points."""
 
     name = "PointsToLine"
+    bounded = True
     category = "Data Management"
     order = ("Input_Features", "Output_Feature_Class", "Line_Field", "Sort_Field", "Close_Line",
              "Line_Construction_Method")  # fmt: skip

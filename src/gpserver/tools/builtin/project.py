@@ -49,6 +49,7 @@ class Project(Tool[ProjectInputs, ProjectOutputs]):
     """Projects spatial data from one coordinate system to another."""
 
     name = "Project"
+    bounded = True
     category = "Data Management"
     order = ("in_dataset", "out_dataset", "out_coor_system", "transform_method", "in_coor_system")
 

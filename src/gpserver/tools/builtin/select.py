@@ -30,6 +30,7 @@ class Select(Tool[SelectInputs, SelectOutputs]):
     """Extracts the features that match a SQL expression into a new feature class."""
 
     name = "Select"
+    bounded = True
     category = "Analysis"
     order = ("in_features", "out_feature_class", "where_clause")
 

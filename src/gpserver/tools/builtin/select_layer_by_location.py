@@ -48,6 +48,7 @@ class SelectLayerByLocation(Tool[SelectLayerByLocationInputs, SelectLayerByLocat
     """Selects features based on a spatial relationship to features in another dataset."""
 
     name = "SelectLayerByLocation"
+    bounded = True
     category = "Data Management"
 
     def run(self, inputs: SelectLayerByLocationInputs, ctx: ToolContext) -> SelectLayerByLocationOutputs:

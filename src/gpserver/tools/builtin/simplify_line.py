@@ -39,6 +39,7 @@ class SimplifyLine(Tool[SimplifyLineInputs, SimplifyLineOutputs]):
     """Simplifies lines by removing relatively extraneous vertices while preserving essential shape."""
 
     name = "SimplifyLine"
+    bounded = True
     category = "Cartography"
     order = ("in_features", "out_feature_class", "algorithm", "tolerance")
 

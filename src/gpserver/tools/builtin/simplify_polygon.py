@@ -44,6 +44,7 @@ class SimplifyPolygon(Tool[SimplifyPolygonInputs, SimplifyPolygonOutputs]):
     """Simplifies polygon outlines by removing relatively extraneous vertices while preserving shape."""
 
     name = "SimplifyPolygon"
+    bounded = True
     category = "Cartography"
     order = ("in_features", "out_feature_class", "algorithm", "tolerance", "minimum_area")
 

@@ -69,6 +69,7 @@ class SpatialJoin(Tool[SpatialJoinInputs, SpatialJoinOutputs]):
     """Joins attributes from one feature set to another based on their spatial relationship."""
 
     name = "SpatialJoin"
+    bounded = True
     category = "Analysis"
     order = ("target_features", "join_features", "out_feature_class", "join_operation", "join_type",
              "match_option", "search_radius", "distance_field_name")  # fmt: skip

@@ -57,6 +57,7 @@ class SummarizeWithin(Tool[SummarizeWithinInputs, SummarizeWithinOutputs]):
     """Overlays polygons with other features and summarises the features within each polygon."""
 
     name = "SummarizeWithin"
+    bounded = True
     category = "Analysis"
     order = ("in_polygons", "in_sum_features", "out_feature_class", "keep_all_polygons", "sum_fields", "sum_shape",
              "shape_unit")  # fmt: skip

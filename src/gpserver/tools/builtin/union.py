@@ -44,6 +44,7 @@ class Union(Tool[UnionInputs, UnionOutputs]):
     """Computes the geometric union of polygon inputs; every part keeps the attributes of what covers it."""
 
     name = "Union"
+    bounded = True
     category = "Analysis"
     order = ("in_features", "out_feature_class", "join_attributes", "cluster_tolerance", "gaps")
 
