@@ -95,9 +95,8 @@ def _execute(
     """Resolve URL/itemID inputs, decode, run, encode and serialise (off the event loop unless small)."""
     env, opts = read_environment(params)
     with files.session(params) as (resolver, out):
-        params = resolve_inputs(tool, params, resolver=resolver)
         ctx = ToolContext(env=env, output_dir=out.path)
         opts = replace(opts, max_records=svc.config.maximum_records, file_url=out.url_for)
-        results = invoke(tool, params, ctx, opts, limits)
+        results = invoke(tool, resolve_inputs(tool, params, resolver=resolver), ctx, opts, limits)
     messages, _ = ctx.snapshot()
     return dumps({"results": results, "messages": messages}, fmt)
