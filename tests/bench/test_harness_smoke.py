@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 import pytest
 
-from bench import payloads, pipeline, procs
+from bench import baseline, payloads, pipeline, procs
 from gpserver.api.params import parse_form
 from gpserver.gp.execution import invoke, read_environment
 from gpserver.gp.tool import ToolContext
@@ -40,6 +40,16 @@ def test_baseline_writes_what_the_server_writes(tool: str) -> None:
             assert np.allclose(np.asarray(ours["geometry"]["rings"]), np.asarray(theirs["geometry"]["rings"]))
         else:
             assert ours["geometry"] == pytest.approx(theirs["geometry"])
+
+
+def test_memory_budget_counts_the_decoded_text_and_objects() -> None:
+    body = payloads.body("project", 2000)
+    sizes = baseline.decoded_sizes(body)
+    values = parse_form(body)
+    assert sizes["decoded_text_bytes"] == sum(len(v) for v in values.values() if isinstance(v, str))
+    # 2,000 parsed features: at least a dict per feature, its geometry and its attributes
+    assert sizes["decoded_objects_bytes"] > 2000 * 3 * 64
+    assert sizes["decoded_objects_bytes"] > sizes["decoded_text_bytes"]
 
 
 def test_load_generator_against_the_bare_app(tmp_path: Path) -> None:
