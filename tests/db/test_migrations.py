@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -77,3 +78,14 @@ def test_worker_refuses_a_postgresql_schema_that_is_behind(pg_url: str, tmp_path
     )
     assert done.returncode == 2
     assert "gpserver db upgrade" in done.stderr
+
+
+def test_job_payloads_are_stored_uncompressed_on_postgresql(pg_url: str) -> None:
+    upgrade(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT attrelid::regclass::text, attname, attstorage FROM pg_attribute"
+            " WHERE (attrelid = 'gp_jobs'::regclass AND attname = 'inputs')"
+            " OR (attrelid = 'gp_job_results'::regclass AND attname = 'value')"
+        ).fetchall()
+    assert sorted(rows) == [("gp_job_results", "value", "e"), ("gp_jobs", "inputs", "e")]

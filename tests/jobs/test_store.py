@@ -94,3 +94,30 @@ def test_overdue_and_purge(store: JobStore) -> None:
     assert store.purge(utcnow() + timedelta(seconds=1)) == 1
     assert store.get(job_id) is None and not (store.jobs_dir / job_id).exists()
     assert store.get(kept) is not None
+
+
+def test_results_are_stored_only_with_a_succeeded_outcome(store: JobStore) -> None:
+    rows = [
+        ResultRow("count", "GPLong", b"2"),
+        ResultRow("out", "GPFeatureRecordSetLayer", b'{"features":[]}', has_z=True, count=0),
+    ]
+    cancelled = new(store)
+    job = store.claim(cancelled)
+    assert job is not None and store.request_cancel(cancelled)[1]
+    assert store.finish(cancelled, job.attempt, s.SUCCEEDED, job.messages, rows) == s.CANCELLED
+    assert store.results(cancelled) == []
+    failed = new(store)
+    job = store.claim(failed)
+    assert job is not None
+    assert store.finish(failed, job.attempt, s.FAILED, job.messages, rows) == s.FAILED
+    assert store.results(failed) == []
+    done = new(store)
+    job = store.claim(done)
+    assert job is not None
+    assert store.finish(done, job.attempt + 1, s.SUCCEEDED, job.messages, rows) is None  # not this attempt's
+    assert store.results(done) == []
+    assert store.finish(done, job.attempt, s.SUCCEEDED, job.messages, rows) == s.SUCCEEDED
+    assert store.results(done) == rows  # in parameter order
+    one = store.result(done, "out")
+    assert one == rows[1] and type(one.value) is bytes
+    assert store.result(done, "nothing") is None

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+
+# A pooled connection idle for longer than this is pinged before use (a server restart, an idle
+# timeout or a firewall may have closed it); one used more recently is not: a ping on every checkout
+# is a round trip more for every statement.
+PING_IDLE_SECONDS = 5.0
 
 
 def _json_dumps(value: Any) -> str:
@@ -45,15 +51,35 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
             conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}),
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping connections that sat in the pool for more than ``PING_IDLE_SECONDS`` before handing them
+    out; a dead one is replaced (the pool retries the checkout on ``DisconnectionError``)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["gp_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("gp_idle_since")  # None: a new connection
+        if since is None or time.monotonic() - since <= PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise exc.DisconnectionError(f"connection closed while idle: {error}") from error
 
 
 class EngineHolder:

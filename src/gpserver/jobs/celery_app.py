@@ -65,8 +65,7 @@ def install_worker_monitor(app: Celery, settings: Settings) -> None:
             holder["monitor"].stop()
 
     def child_started(**_: Any) -> None:
-        deps = app.gpserver_deps
-        deps.catalog  # noqa: B018 - load the tools before the first job
+        app.gpserver_deps.warm()  # tools loaded and a database connection open before the first job
 
     worker_ready.connect(started, weak=False)
     worker_shutdown.connect(stopping, weak=False)

@@ -14,10 +14,12 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from sqlalchemy import Engine
 
 from gpserver.auth import redact
 from gpserver.errors import GPServerError, JobCancelledError, JobTimedOutError, ToolExecutionError
@@ -51,6 +53,7 @@ from gpserver.services.catalog import Catalog, load_catalog
 from gpserver.settings import JobSettings, Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -80,6 +83,14 @@ class WorkerDeps:
             self._catalog = load_catalog(self.settings.storage.services_file)
         return self._catalog
 
+    def warm(self) -> None:
+        """Load the tools, and connect to the database in the background, before the first job: a
+        new worker process would otherwise pay for both in its first job. (In the background: a
+        Celery pool process that takes more than a few seconds to start is killed and replaced.)"""
+        self.catalog  # noqa: B018
+        engine = self.store.engine.autocommit()  # built here (no connection yet): the thread races nobody
+        threading.Thread(target=_connect, args=(engine,), name="gp-db-connect", daemon=True).start()
+
     @property
     def store(self) -> JobStore:
         """The job store of this process."""
@@ -90,15 +101,31 @@ class WorkerDeps:
         return self._store
 
 
+def _connect(engine: Engine) -> None:
+    try:
+        with engine.connect():
+            pass
+    except Exception:
+        log.warning("could not connect to the job database yet", exc_info=True)
+
+
 def run_job(job_id: str, deps: WorkerDeps) -> None:
     """Claim and run one job; a job that is not waiting (redelivered, cancelled) is left alone."""
-    try:
-        job = deps.store.claim(job_id)
-    except Exception:
-        log.exception("could not claim job %s", job_id)
-        raise  # the broker redelivers it (acks_late)
+    job = _twice(deps.store.claim, job_id)
     if job is not None:
         execute_claimed(job, deps)
+
+
+def _twice(call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, once more after an error: pooled connections are not pinged before use, so
+    the first statement after the database dropped a connection fails (and makes the pool reconnect).
+
+    Only for conditional writes, which a second attempt cannot apply twice."""
+    try:
+        return call(*args)
+    except Exception:
+        log.warning("%s(%s) failed; once more", getattr(call, "__name__", call), args[0], exc_info=True)
+        return call(*args)
 
 
 def execute_claimed(job: ClaimedJob, deps: WorkerDeps) -> None:
@@ -117,7 +144,7 @@ def execute_claimed(job: ClaimedJob, deps: WorkerDeps) -> None:
         return
     messages, _ = ctx.snapshot()
     try:
-        final = deps.store.finish(job.id, job.attempt, status, messages, results)
+        final = _twice(deps.store.finish, job.id, job.attempt, status, messages, results)
     except Exception:
         log.exception("could not store the outcome of job %s", job.id)
         return
@@ -182,56 +209,68 @@ def encode_results(tool: type[Tool[Any, Any]], outputs: GPOutputs, opts: EncodeO
     return rows
 
 
-class Watchdog(threading.Thread):
-    """Heartbeat, cancel and time limit of one running job, beside the tool's thread."""
+class Watchdog:
+    """Heartbeat, cancel and time limit of one running job, beside the tool's thread.
+
+    The work is done by the process's ``WatchdogClock`` thread (one for every job of the process):
+    starting a job costs no thread start, ending it no join.
+    """
 
     def __init__(self, store: JobStore, job: ClaimedJob, settings: JobSettings, deadline: float, *, kill: bool) -> None:
-        super().__init__(name=f"gp-watchdog-{job.id}", daemon=True)
         self.store, self.job, self.settings, self.deadline, self.kill = store, job, settings, deadline, kill
         self.ctx: ToolContext | None = None
-        self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._done = False  # the tool's thread ends the job
-        self._ended = False  # this thread ended the job
+        self._ended = False  # this watchdog ended the job
         self._reason: str | None = None
+        self._next_beat = time.monotonic() + settings.heartbeat_seconds
+        self._kill_at: float | None = None
+        self._final: str | None = None
 
     def reason(self) -> str | None:
         """Why the tool should stop: ``cancelled``, ``timed_out`` or ``None``."""
         return self._reason
 
+    def start(self) -> None:
+        """Start watching (the first heartbeat is due ``heartbeat_seconds`` from now)."""
+        CLOCK.add(self)
+
     def finish_here(self) -> bool:
         """Called by the tool's thread when the tool returned: True if it may write the outcome."""
         with self._lock:
             self._done = True
-            self._stop_event.set()
-            return not self._ended
+            mine = not self._ended
+        CLOCK.discard(self)
+        return mine
 
-    def run(self) -> None:
-        """Beat until the tool returns; stop it when asked or late; end it when it will not stop."""
-        beat = self.settings.heartbeat_seconds
-        grace = self.settings.cancel_grace_seconds
-        next_beat = time.monotonic() + beat
-        kill_at: float | None = None
-        final: str | None = None
-        while True:
-            now = time.monotonic()
-            wake = min(next_beat, kill_at if kill_at is not None else self.deadline)
-            if self._stop_event.wait(max(0.0, wake - now)):
-                return
-            now = time.monotonic()
-            if self._reason is None and now >= self.deadline:
-                self._reason, final, kill_at = "timed_out", TIMED_OUT, now + grace
-            if now >= next_beat:
-                next_beat = now + beat
-                status = self._beat()
-                if status is None and self._reason is None:
-                    # Someone else ended or re-queued this attempt: stop, write nothing.
-                    self._reason, final, kill_at = "cancelled", None, now + grace
-                elif status == CANCELLING and self._reason is None:
-                    self._reason, final, kill_at = "cancelled", CANCELLED, now + grace
-            if kill_at is not None and now >= kill_at:
-                self._end(final)
-                return
+    def due(self) -> float:
+        """When ``tick`` has something to do next (monotonic time)."""
+        return min(self._next_beat, self._kill_at if self._kill_at is not None else self.deadline)
+
+    def tick(self, now: float) -> bool:
+        """Beat when due; stop the tool when asked or late; end the job when it will not stop.
+
+        False once there is nothing more to watch."""
+        if self._done:
+            return False
+        if self._reason is None and now >= self.deadline:
+            self._reason, self._final, self._kill_at = "timed_out", TIMED_OUT, now + self.settings.cancel_grace_seconds
+        if now >= self._next_beat:
+            self._next_beat = now + self.settings.heartbeat_seconds
+            status = self._beat()
+            if self._done:
+                return False
+            if status is None and self._reason is None:
+                # Someone else ended or re-queued this attempt: stop, write nothing.
+                self._reason, self._final = "cancelled", None
+                self._kill_at = now + self.settings.cancel_grace_seconds
+            elif status == CANCELLING and self._reason is None:
+                self._reason, self._final = "cancelled", CANCELLED
+                self._kill_at = now + self.settings.cancel_grace_seconds
+        if self._kill_at is not None and now >= self._kill_at:
+            self._end(self._final)
+            return False
+        return True
 
     def _beat(self) -> str | None:
         assert self.ctx is not None
@@ -261,3 +300,63 @@ class Watchdog(threading.Thread):
             )
             if self.kill:
                 os.kill(os.getpid(), signal.SIGKILL)
+
+
+class WatchdogClock:
+    """The one thread of a process that runs the watchdogs of its jobs, started on first use.
+
+    It sleeps until the earliest watchdog is due. Adding a watchdog wakes it only when that one is
+    due before the thread would wake anyway; an idle thread looks every ``IDLE`` seconds, so a job
+    whose first heartbeat is at least that far away starts without waking it.
+    """
+
+    IDLE = 1.0
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._cond = threading.Condition()
+        self._dogs: set[Watchdog] = set()
+        self._wake_at = 0.0  # when the thread looks next; 0: it is looking now
+        self._thread: threading.Thread | None = None
+
+    def add(self, dog: Watchdog) -> None:
+        """Watch ``dog`` until its ``tick`` returns False or it is discarded."""
+        if self._pid != os.getpid():
+            self._reset()  # a fork: the parent's thread (and maybe its lock holder) did not come along
+        with self._cond:
+            self._dogs.add(dog)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gp-watchdog", daemon=True)
+                self._thread.start()
+            elif dog.due() < self._wake_at:
+                self._cond.notify()
+
+    def discard(self, dog: Watchdog) -> None:
+        """Stop watching ``dog`` (the thread is not woken: it finds out when it looks)."""
+        with self._cond:
+            self._dogs.discard(dog)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [d for d in self._dogs if d.due() <= now]
+                if not due:
+                    self._wake_at = min((d.due() for d in self._dogs), default=now + self.IDLE)
+                    self._cond.wait(self._wake_at - now)
+                    self._wake_at = 0.0
+                    continue
+            for dog in due:
+                try:
+                    watching = dog.tick(now)
+                except Exception:  # a bug: stop watching rather than spin (the monitor is the fallback)
+                    log.exception("watchdog of job %s", dog.job.id)
+                    watching = False
+                if not watching:
+                    self.discard(dog)
+
+
+CLOCK = WatchdogClock()

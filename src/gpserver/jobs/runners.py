@@ -136,7 +136,7 @@ def worker_main(settings: Settings, wake: Any, slot: SynchronizedString) -> None
     parent = multiprocessing.parent_process()  # the API process (not the fork server)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the API process, which stops us
     deps = WorkerDeps(settings)
-    deps.catalog  # noqa: B018 - load the tools before the first job
+    deps.warm()  # tools loaded and a database connection open before the first job
     store = deps.store
     while parent is None or parent.is_alive():
         woke = wake.acquire(timeout=1.0)
@@ -162,7 +162,17 @@ class CeleryRunner:
         self.celery = celery
 
     def start(self) -> None:
-        """Nothing to start: workers are separate processes."""
+        """Connect to the broker in the background (workers are separate processes): the first
+        submit would otherwise pay for the connection, ~50 ms."""
+        threading.Thread(target=self._connect, name="gp-broker-connect", daemon=True).start()
+
+    def _connect(self) -> None:
+        try:
+            with self.celery.producer_or_acquire() as producer:
+                producer.connection.ensure_connection(max_retries=1)
+                producer.channel  # noqa: B018 - opens the channel (the transport's client)
+        except Exception:
+            log.warning("could not connect to the broker yet; the first submit will try again", exc_info=True)
 
     def submit(self, job_id: str) -> None:
         """Send the job's id to the broker."""

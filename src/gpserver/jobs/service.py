@@ -7,13 +7,15 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from gpserver.db.migrate import ensure_schema
 from gpserver.db.session import EngineHolder
+from gpserver.errors import GPServerError
 from gpserver.jobs.runners import CeleryRunner, EmbeddedRunner, Runner
-from gpserver.jobs.store import JobStore, utcnow
+from gpserver.jobs.store import JobStore, JobView, utcnow
 from gpserver.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,22 @@ class Jobs:
         self.monitor = Monitor(self.store, settings, self.runner)
         self.monitor.start()
         self.runner.start()  # the embedded pool starts in the background (and claims waiting jobs)
+
+    def submit(
+        self, *, service: str, task: str, inputs: dict[str, Any], time_limit: float, owner: str | None = None
+    ) -> JobView:
+        """Store a new job and queue it (blocking: one call, so one trip off the event loop).
+
+        The row is committed before the message is sent, so a worker never looks for a missing row;
+        a job that could not be queued ends failed and ``GPServerError`` is raised."""
+        view = self.store.create(service=service, task=task, inputs=inputs, time_limit=time_limit, owner=owner)
+        try:
+            self.runner.submit(view.id)
+        except Exception as exc:
+            log.exception("could not queue job %s", view.id)
+            self.store.fail_submitted(view.id, "The job could not be queued.")
+            raise GPServerError("Unable to complete operation.", details=["The job could not be queued."]) from exc
+        return view
 
     def close(self) -> None:
         """Stop the monitor and the runner; close connections."""
