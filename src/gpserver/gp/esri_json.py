@@ -234,7 +234,7 @@ def _decode_points(valid: list[Any], locate: Callable[[int], str]) -> tuple[np.n
             ms = None if ml.count(None) == len(ml) else _column(ml)
     except (_SlowPathError, KeyError, TypeError, AttributeError, ValueError):
         xs, ys, zs, ms = _points_slow(valid, locate)
-    geoms = shapely.points(xs, ys, zs) if zs is not None else shapely.points(xs, ys)
+    geoms = shapely.points(xs, ys, zs) if zs is not None else shapely.points(np.column_stack((xs, ys)))
     empty = np.isnan(xs)
     if empty.any():
         geoms[empty] = _EMPTY[POINT]
