@@ -9,13 +9,12 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from gpserver import __version__
 from gpserver.api import directories, gpserver, jobs, rest, tokens, uploads
 from gpserver.api.deps import AppState, input_limits
 from gpserver.api.errors import install_error_handlers
-from gpserver.api.middleware import NormalizePath
+from gpserver.api.middleware import CORS, NormalizePath
 from gpserver.api.ratelimit import RateLimit
 from gpserver.auth import redact
 from gpserver.auth.service import Authenticator
@@ -77,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RateLimit, per_minute=settings.limits.rate_limit, secret=lambda: state.auth.secret)
     app.add_middleware(
-        CORSMiddleware,
+        CORS,
         allow_origins=settings.api.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["*"],

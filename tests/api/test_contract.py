@@ -117,6 +117,9 @@ def test_jsonp_refuses_script_injection(client: TestClient) -> None:
 def test_cors_allows_every_origin_by_default(client: TestClient) -> None:
     resp = client.get("/rest/services?f=json", headers={"Origin": "https://maps.example.com"})
     assert resp.headers["access-control-allow-origin"] == "*"
+    plain = client.get("/rest/services?f=json")  # no Origin (curl, the Python clients): no CORS headers
+    assert "access-control-allow-origin" not in plain.headers
+    assert plain.json() == resp.json()
     pre = client.options(
         "/rest/services/SampleSync/GPServer/Buffer/execute",
         headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},

@@ -221,6 +221,7 @@ def test_upload_import_export_download(client: TestClient, tmp_path: Path, sourc
     assert url.startswith("http://testserver/rest/directories/arcgisoutput/")
     download = client.get(url)
     assert download.status_code == 200
+    assert download.headers["vary"] == "Origin"  # cacheable (validators): says it varies by Origin
     frame = read_back(download.content, fmt, tmp_path)
     xy, names, depth, count = expected_frame()
     got = shapely.get_coordinates(np.asarray(frame.geometry.values))

@@ -11,6 +11,7 @@ import mimetypes
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from gpserver.api.middleware import VARY_ORIGIN
 from gpserver.api.routing import Routes
 from gpserver.api.uploads import get_files
 from gpserver.errors import NotFoundError
@@ -26,4 +27,4 @@ async def output_file(token: str, name: str, request: Request) -> Response:
     if path is None:
         raise NotFoundError("Invalid URL", details=["The output file does not exist (output files expire)."])
     media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media, filename=name)
+    return FileResponse(path, media_type=media, filename=name, headers=VARY_ORIGIN)

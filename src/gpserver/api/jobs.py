@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, Response
 
 from gpserver.api.auth import authorize, may_see_job
 from gpserver.api.deps import Call, base_url, read_call
+from gpserver.api.middleware import VARY_ORIGIN
 from gpserver.api.render import dumps
 from gpserver.api.routing import Routes
 from gpserver.errors import (
@@ -344,4 +345,4 @@ async def job_file(folder: str, job_id: str, file: str, request: Request) -> Res
     path = (base / file).resolve()
     if base not in path.parents or not path.is_file():
         raise UnknownParameterError("Invalid URL", details=[f"File '{file[:80]}' does not exist"])
-    return FileResponse(path)
+    return FileResponse(path, headers=VARY_ORIGIN)
