@@ -18,10 +18,12 @@ Multivalues, value tables and composites have their members resolved the same wa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import secrets
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -47,7 +49,8 @@ class Resolver:
 
     Attributes:
         service: the service path (uploaded items belong to one service).
-        work_dir: where downloads and inline files go (created on first use; the caller removes it).
+        work_dir: where downloads and inline files go (created on first use; the caller removes it
+            unless ``scratch``).
         fetcher: the outbound client factory (made on first use, closed by :meth:`close`).
         uploads: the upload store, when uploads are possible.
         own_urls: absolute URLs of this server's context root (``http://host/arcgis``).
@@ -56,7 +59,7 @@ class Resolver:
         max_inline_bytes: largest multipart file part read as a parameter value.
         offline: check references without fetching (``submitJob``): uploaded items are looked up,
             URLs are left for the worker (a feature set by URL validates as an empty one).
-        made_work_dir: True once ``work_dir`` was created.
+        scratch: ``work_dir`` is this resolver's own: :meth:`close` removes it if it was made.
     """
 
     service: str
@@ -68,14 +71,23 @@ class Resolver:
     read_result: ResultReader | None = None
     max_inline_bytes: int = 64 * 1024 * 1024
     offline: bool = False
-    made_work_dir: bool = field(default=False, init=False)
+    scratch: bool = False
+    _made_work_dir: bool = field(default=False, init=False, repr=False)
     _client: Fetcher | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        """Close the outbound client if one was made."""
+        """Close the outbound client if one was made; remove a scratch work directory if it was made."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self.scratch and self._made_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> Resolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def client(self) -> Fetcher:
@@ -201,7 +213,7 @@ class Resolver:
 
     def _work_dir(self) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.made_work_dir = True
+        self._made_work_dir = True
         return self.work_dir
 
     # -- own resources ----------------------------------------------------------------------------
@@ -320,6 +332,21 @@ def resolve_inputs(tool: type[AnyTool], params: Mapping[str, object], *, resolve
     if problems:
         raise InvalidParameterError("Invalid or missing input parameters.", details=problems)
     return out
+
+
+def scratch_dir(data_dir: Path, prefix: str) -> Path:
+    """A fresh path under ``<data dir>/tmp`` for one request's downloads (not created here: most
+    requests need none, and a directory per request cost a third of a 1-point execute)."""
+    return data_dir / "tmp" / f"{prefix}-{secrets.token_hex(8)}"
+
+
+def may_read(params: Mapping[str, object]) -> bool:
+    """True when a request value may name data to read (a file part, a URL, an uploaded item):
+    resolving it may then wait on the disk or the network."""
+    if any(not isinstance(value, str) for value in params.values()):
+        return True
+    text = "".join(cast(Iterable[str], params.values())).lower()
+    return "url" in text or "itemid" in text
 
 
 def resolver_for(settings: Settings, service: str, work_dir: Path, **extra: Any) -> Resolver:

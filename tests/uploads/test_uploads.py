@@ -169,13 +169,15 @@ def test_portal_items_are_refused_clearly(client: TestClient) -> None:
     assert "portal items" in text
 
 
-def test_inline_multipart_file_part(client: TestClient) -> None:
+def test_inline_multipart_file_part(client: TestClient, tmp_path: Path) -> None:
     resp = client.post(
         f"{FILES}/ImportFile/execute",
         data={"f": "json"},
         files={"in_file": ("pts.geojson", json.dumps(GEOJSON).encode(), "application/geo+json")},
     )
     assert len(result(resp.json(), "out_features")["features"]) == 12
+    scratch = tmp_path / "tmp"  # the part was written to the request's own directory, removed after
+    assert scratch.is_dir() and list(scratch.iterdir()) == []
 
 
 # -- the round trip -----------------------------------------------------------------------------------

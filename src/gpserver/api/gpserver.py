@@ -19,7 +19,7 @@ from gpserver.errors import InvalidRequestError
 from gpserver.gp.describe import EXECUTION_TYPES, describe_task
 from gpserver.gp.execution import InputLimits, invoke, read_environment
 from gpserver.gp.tool import ToolContext
-from gpserver.inputs import resolve_inputs
+from gpserver.inputs import may_read, resolve_inputs
 from gpserver.services.catalog import Service
 
 route = Routes()
@@ -48,17 +48,9 @@ async def execute(service: str, task: str, request: Request) -> Response:
 
 
 def _small(params: dict[str, Any]) -> bool:
-    """True when the parameters are short strings naming nothing to read (no URL, no uploaded item,
-    no file part)."""
-    size = 0
-    for value in params.values():
-        if not isinstance(value, str):
-            return False
-        size += len(value)
-        if size > INLINE_BYTES:
-            return False
-    text = "".join(params.values()).lower()
-    return "url" not in text and "itemid" not in text
+    """True when the parameters are short and name nothing to read from the disk or the network."""
+    size = sum(len(v) if isinstance(v, str) else INLINE_BYTES + 1 for v in params.values())
+    return size <= INLINE_BYTES and not may_read(params)
 
 
 @route(SERVICE, name="service")

@@ -8,8 +8,6 @@ A result is stored once as encoded JSON bytes; ``results/<param>`` embeds them u
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +35,7 @@ from gpserver.gp.execution import decode_inputs, lookup, read_environment
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Parameter, Tool
 from gpserver.gp.types import FULL, EncodeOptions, json_or_literal, parse_bool
-from gpserver.inputs import resolve_inputs, resolver_for
+from gpserver.inputs import resolve_inputs, resolver_for, scratch_dir
 from gpserver.jobs.service import Jobs
 from gpserver.jobs.store import BASE_URL_KEY, CANCELLING, EXECUTING, SUCCEEDED, JobView, ResultRow, job_folder
 from gpserver.services.catalog import Service
@@ -152,17 +150,9 @@ def _validated_inputs(settings: Settings, svc: Service, tool: AnyTool, params: d
 
     Uploaded items are checked now; URL inputs are fetched by the worker, like ArcGIS does."""
     read_environment(params)
-    # Made only when an input needs it, as in execute: a temporary directory per submit (mkdir +
-    # rmtree) was 8 % of the API process's samples in a burst of 1-point jobs.
-    work = settings.storage.data_dir / "tmp" / f"submit-{secrets.token_hex(8)}"
-    resolver = resolver_for(settings, svc.path, work, offline=True)
-    try:
-        with gc_paused():  # as in execute: request data, not cyclic garbage
-            decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))
-    finally:
-        resolver.close()
-        if resolver.made_work_dir:
-            shutil.rmtree(work, ignore_errors=True)
+    work = scratch_dir(settings.storage.data_dir, "submit")
+    with resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver, gc_paused():
+        decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))  # gc: as in execute
     kept: dict[str, Any] = {}
     for key in [p.name for p in tool.parameters() if p.direction == "input"] + list(ENV_KEYS):
         raw = lookup(params, key)

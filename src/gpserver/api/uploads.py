@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from gpserver.api.render import output_format, render
 from gpserver.api.routing import Routes
 from gpserver.auth.users import Principal
 from gpserver.errors import InvalidRequestError, LimitExceededError, NotFoundError
-from gpserver.inputs import Resolver, ResultReader
+from gpserver.inputs import Resolver, ResultReader, scratch_dir
 from gpserver.net.fetch import Fetcher
 from gpserver.outputs import OutputArea, OutputDir
 from gpserver.services.catalog import Service
@@ -107,17 +105,16 @@ class RequestFiles:
         """A resolver with a temporary work directory, and a fresh output directory; multipart file
         parts of ``params`` are closed at the end."""
         settings = self.files.settings
-        # Made only when a download or file part needs it (most requests need none: a temporary
-        # directory per request cost a third of a 1-point execute).
         resolver = Resolver(
             service=self.service,
-            work_dir=settings.storage.data_dir / "tmp" / f"req-{secrets.token_hex(8)}",
+            work_dir=scratch_dir(settings.storage.data_dir, "req"),
             fetcher=lambda: Fetcher(settings.fetch),
             uploads=self.files.uploads if self.uploads else None,
             own_urls=(self.base,),
             outputs=self.files.outputs,
             read_result=self.read_result,
             max_inline_bytes=settings.api.max_request_bytes,
+            scratch=True,
         )
         try:
             yield resolver, self.files.outputs.new(self.base)
@@ -126,8 +123,6 @@ class RequestFiles:
             for value in params.values():
                 if isinstance(value, UploadFile):
                     value.file.close()
-            if resolver.made_work_dir:
-                shutil.rmtree(resolver.work_dir, ignore_errors=True)
 
 
 def request_files(request: Request, svc: Service, principal: Principal | None = None) -> RequestFiles:

@@ -108,13 +108,8 @@ class GCPaused:
 
         @functools.wraps(fn)
         def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            if not gc.isenabled():
+            with GCPaused():  # a pause of its own per call: calls may nest or run in several threads
                 return fn(*args, **kwargs)
-            gc.disable()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                gc.enable()
 
         return paused
 

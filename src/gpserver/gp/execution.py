@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,21 +98,6 @@ def lookup(params: Mapping[str, object], name: str) -> object | None:
     return None
 
 
-def _finder(params: Mapping[str, object]) -> Callable[[str], object | None]:
-    """:func:`lookup` for many names: the keys are lower-cased once."""
-    lowered: dict[str, object] | None = None
-
-    def find(name: str) -> object | None:
-        nonlocal lowered
-        if name in params:
-            return params[name]
-        if lowered is None:
-            lowered = {key.lower(): value for key, value in reversed(list(params.items()))}
-        return lowered.get(name.lower())
-
-    return find
-
-
 def _is_empty(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "") or raw == []
 
@@ -122,11 +107,10 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object], limits: Inp
     limits = _process_limits if limits is None else limits
     values: dict[str, Any] = {}
     problems: list[str] = []
-    find = _finder(params)
     for param in tool.parameters():
         if param.direction != "input":
             continue
-        raw = find(param.name)
+        raw = lookup(params, param.name)
         if _is_empty(raw):
             if param.required:
                 problems.append(f"Missing required parameter '{param.name}'")
