@@ -310,7 +310,7 @@ class JobStore:
                 started=bindparam("b_now", type_=J.c.heartbeat.type),
                 heartbeat=bindparam("b_now", type_=J.c.heartbeat.type),
                 progress=None,
-                messages=self._append_bound(),
+                messages=self._append(bindparam("b_note", type_=String)),
             )
             .returning(*_CLAIM_COLUMNS)
         )
@@ -325,21 +325,13 @@ class JobStore:
             return None
         return ClaimedJob(row.id, row.service, row.task, row.inputs, row.messages, row.time_limit, row.attempts)
 
-    def _append_bound(self) -> ColumnElement[Any]:
-        """``messages`` with one message, bound as JSON text ``b_note``, appended (one statement)."""
-        note = bindparam("b_note", type_=String)
+    def _append(self, message: dict[str, str] | ColumnElement[Any]) -> ColumnElement[Any]:
+        """``messages`` with one more message at the end, computed by the database (one statement);
+        ``message`` is a message or an expression of its JSON text (a bound parameter)."""
+        text = literal(orjson.dumps(message).decode(), String) if isinstance(message, dict) else message
         if self.engine.get().dialect.name == "postgresql":
-            return J.c.messages.op("||")(cast_(note, JSONB))  # jsonb array || object appends it
-        return func.json_insert(J.c.messages, "$[#]", func.json(note))
-
-    def _append(self, *messages: dict[str, str]) -> ColumnElement[Any]:
-        """``messages`` with more messages at the end, computed by the database (one statement)."""
-        if self.engine.get().dialect.name == "postgresql":
-            return J.c.messages.op("||")(cast_(literal(orjson.dumps(list(messages)).decode()), JSONB))
-        expr: ColumnElement[Any] = J.c.messages
-        for m in messages:
-            expr = func.json_insert(expr, "$[#]", func.json(orjson.dumps(m).decode()))
-        return expr
+            return J.c.messages.op("||")(cast_(text, JSONB))  # jsonb array || object appends it
+        return func.json_insert(J.c.messages, "$[#]", func.json(text))
 
     def heartbeat(
         self, job_id: str, attempt: int, messages: list[dict[str, str]], progress: dict[str, Any] | None
