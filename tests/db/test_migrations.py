@@ -89,3 +89,14 @@ def test_job_payloads_are_stored_uncompressed_on_postgresql(pg_url: str) -> None
             " OR (attrelid = 'gp_job_results'::regclass AND attname = 'value')"
         ).fetchall()
     assert sorted(rows) == [("gp_job_results", "value", "e"), ("gp_jobs", "inputs", "e")]
+
+
+def test_job_inputs_are_text_on_postgresql(pg_url: str) -> None:
+    """Inputs are stored as the JSON text the server wrote: PostgreSQL does not parse them (JSONB did)."""
+    upgrade(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with psycopg.connect(pg_url) as conn:
+        (kind,) = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'gp_jobs'::regclass AND attname = 'inputs'"
+        ).fetchone() or (None,)
+    assert kind == "text"

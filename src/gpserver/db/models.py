@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +49,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as plain text, written and read with orjson: for documents that are stored and
+    handed back whole, never queried into (PostgreSQL need not parse them on the way in)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """The JSON text."""
+        return None if value is None else orjson.dumps(value).decode()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        """The parsed value."""
+        return None if value is None else orjson.loads(value)
+
+
 class Job(Base):
     """An asynchronous job (``submitJob``)."""
 
@@ -60,7 +78,7 @@ class Job(Base):
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The request values of declared inputs and env options, as sent: the worker decodes exactly
     # what ``execute`` would. Deferred: a 10,000-feature input is never read when polling.
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSONVariant, deferred=True)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONText, deferred=True)
     messages: Mapped[list[dict[str, str]]] = mapped_column(JSONVariant)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONVariant, nullable=True)
     time_limit: Mapped[float] = mapped_column(Float)
