@@ -47,6 +47,14 @@ def test_square_job_succeeds_with_links_messages_and_results(stack: Stack) -> No
         {"paramName": "square", "dataType": "GPLong", "value": 49}
     ]
     assert stack.http.get(url + "/inputs", params={"f": "json"}).json()[0]["value"] == 7
+    # The stored value is sent between its envelope: the same document as json, pjson and JSONP.
+    plain = stack.http.get(url + "/results/square", params={"f": "json"})
+    assert plain.headers["content-length"] == str(len(plain.content)) and plain.content.endswith(b"49}")
+    pretty = stack.http.get(url + "/results/square", params={"f": "pjson"}).text
+    assert "\n" in pretty and orjson.loads(pretty) == plain.json()
+    jsonp = stack.http.get(url + "/results/square", params={"f": "json", "callback": "cb.c7"})
+    assert jsonp.headers["content-type"].startswith("text/javascript")
+    assert jsonp.content == b"/**/cb.c7(" + plain.content + b");"
     quiet = stack.http.post(url, data={"f": "json", "returnMessages": "false"}).json()
     assert "messages" not in quiet and quiet["jobStatus"] == "esriJobSucceeded"
     # A job is only visible under its own service and task.

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from gpserver.api.auth import authorize, may_see_job
-from gpserver.api.deps import Call, base_url, read_call
+from gpserver.api.deps import Call, base_url, callback, read_call
 from gpserver.api.middleware import VARY_ORIGIN
-from gpserver.api.render import dumps
+from gpserver.api.render import dumps, render_parts
 from gpserver.api.routing import Routes
 from gpserver.errors import (
     GPServerError,
@@ -215,16 +215,21 @@ def result_options(params: dict[str, Any], svc: Service) -> EncodeOptions:
     )
 
 
-def result_value(row: ResultRow, param: Parameter, opts: EncodeOptions) -> orjson.Fragment | Any:
-    """The stored value as is when it already answers the request, else decoded and re-encoded."""
-    untouched = (
+def stored_as_is(row: ResultRow, opts: EncodeOptions) -> bool:
+    """True when the stored value already answers the request (no other ``outSR``, no z or m
+    dropped that it has, no fewer records than it holds)."""
+    return (
         opts.out_sr is None
         and not opts.feature_collection
         and (opts.return_z or not row.has_z)
         and (opts.return_m or not row.has_m)
         and (row.count is None or opts.max_records is None or row.count <= opts.max_records)
     )
-    if untouched:
+
+
+def result_value(row: ResultRow, param: Parameter, opts: EncodeOptions) -> orjson.Fragment | Any:
+    """The stored value as is when it already answers the request, else decoded and re-encoded."""
+    if stored_as_is(row, opts):
         return orjson.Fragment(row.value)
     value = orjson.loads(row.value)
     if value is None:
@@ -242,6 +247,9 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
     row = await anyio.to_thread.run_sync(job.jobs.store.result, job_id, p.name)
     if row is None:
         return job.call.answer({"paramName": p.name, "dataType": p.data_type, "value": None})
+    if stored_as_is(row, opts):  # the stored bytes go out between their envelope, never copied
+        head = dumps({"paramName": p.name, "dataType": row.data_type, "value": None})[: -len(b"null}")]
+        return render_parts([head, row.value, b"}"], job.call.fmt, callback(job.call.params))
     return await job.build(partial(_result_bytes, row, p, opts, job.call.fmt))
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gpserver.errors import InvalidRequestError
 
@@ -37,12 +39,39 @@ def render(payload: Any, fmt: str, callback: str | None = None, *, status: int =
 
 def render_bytes(body: bytes, fmt: str, callback: str | None = None, *, status: int = 200) -> Response:
     """A response from already-serialised JSON."""
+    return render_parts([body], fmt, callback, status=status)
+
+
+def render_parts(parts: Sequence[bytes], fmt: str, callback: str | None = None, *, status: int = 200) -> Response:
+    """A response from JSON serialised in consecutive parts (``f=json`` sends them without joining)."""
     if fmt == "html":
-        pretty = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
+        pretty = orjson.dumps(orjson.loads(b"".join(parts)), option=orjson.OPT_INDENT_2).decode()
         page = f"<!doctype html><html><body><pre>{html.escape(pretty)}</pre></body></html>"
         return Response(page, status_code=status, media_type="text/html")
+    if fmt == "pjson" and len(parts) > 1:  # indented whole (orjson leaves a Fragment as it is)
+        parts = [dumps(orjson.loads(b"".join(parts)), fmt)]
     if callback and _CALLBACK.fullmatch(callback) and len(callback) <= 200:
-        return Response(
-            b"/**/" + callback.encode() + b"(" + body + b");", status_code=200, media_type="text/javascript"
-        )
-    return Response(body, status_code=status, media_type="application/json")
+        return PartsResponse([b"/**/" + callback.encode() + b"(", *parts, b");"], media_type="text/javascript")
+    return PartsResponse(parts, status=status)
+
+
+class PartsResponse(Response):
+    """A body sent as consecutive parts under one Content-Length, never joined: a stored result of
+    tens of megabytes goes out between its JSON envelope without being copied into a new one."""
+
+    def __init__(self, parts: Sequence[bytes], *, status: int = 200, media_type: str = "application/json") -> None:
+        self.parts = [p for p in parts if p]
+        self.status_code = status
+        self.media_type = media_type
+        self.background = None
+        self.body = self.parts[0] if len(self.parts) == 1 else b""
+        self.init_headers({"content-length": str(sum(map(len, self.parts)))})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the head, then each part (``more_body`` until the last)."""
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        last = len(self.parts) - 1
+        for i, part in enumerate(self.parts):
+            await send({"type": "http.response.body", "body": part, "more_body": i < last})
+        if last < 0:
+            await send({"type": "http.response.body", "body": b""})
