@@ -125,7 +125,7 @@ def scenario1(ctx: Ctx) -> None:
 
 def scenario2(ctx: Ctx) -> None:
     print("scenario 2: execute Buffer / Project of 10,000 and 100,000 points (+ scenario 4, memory)", flush=True)
-    plan = [(10_000, 3 if ctx.quick else 15), (100_000, 2 if ctx.quick else 3)]  # 10,000: cheap, and noisy
+    plan = [(10_000, 3 if ctx.quick else 25), (100_000, 2 if ctx.quick else 3)]  # 10,000: cheap, and noisy
     out: dict[str, Any] = {}
     for n, rounds in plan:
         for tool in ("buffer", "project"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -9,9 +10,9 @@ from typing import Any, cast
 
 from gpserver.gp.tool import ToolContext
 from gpserver.jobs import store as s
-from gpserver.jobs.execution import Watchdog
+from gpserver.jobs.execution import Watchdog, WorkerDeps
 from gpserver.jobs.store import ClaimedJob, JobStore, ResultRow
-from gpserver.settings import JobSettings
+from gpserver.settings import JobSettings, Settings
 
 
 class FakeStore:
@@ -85,3 +86,18 @@ def test_one_thread_watches_every_job_of_a_process() -> None:
     until(lambda: all(len(store.beats) >= 2 for store in stores))
     assert [t.name for t in threading.enumerate()].count("gp-watchdog") == 1
     assert all(dog.finish_here() for dog in dogs)
+
+
+def test_a_warmed_worker_keeps_its_start_up_objects_out_of_full_collections(settings: Settings) -> None:
+    """Worker processes freeze what they loaded once warm, as the API does: a full collection in a
+    worker with geopandas and the tools loaded traversed all of it (130-240 ms each)."""
+    gc.unfreeze()
+    deps = WorkerDeps(settings)
+    try:
+        deps.warm()
+        assert gc.get_freeze_count() > 10_000  # the modules, the tools, the engine
+        assert deps.catalog.service("SampleAsync") is not None
+    finally:
+        gc.unfreeze()
+        if deps._store is not None:
+            deps._store.dispose()
