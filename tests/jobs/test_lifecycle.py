@@ -7,11 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 import shapely
 from pyproj import Transformer
 
+from gpserver.api.jobs import RESULT_SLICE
 from tests.jobs.conftest import Stack
 
 pytestmark = pytest.mark.slow
@@ -101,6 +103,38 @@ def test_buffer_project_addfield_jobs(stack: Stack) -> None:
     assert stack.wait("AddField", add)["jobStatus"] == "esriJobSucceeded"
     out = stack.result("AddField", add, "out_table")["value"]
     assert "HEIGHT" in [f["name"] for f in out["fields"]]
+
+
+def test_a_large_result_is_streamed_whole(stack: Stack) -> None:
+    """A result over the slice size (2 MiB, 2.6 MB here) is read and sent a slice at a time under one
+    Content-Length; the document is the same as the pretty and the re-projected readings of it."""
+    xs = 500_000 + 3_000 * np.arange(1_000, dtype=float)  # the service's maximumRecords
+    fs = {
+        "geometryType": "esriGeometryPoint",
+        "spatialReference": UTM33,
+        "features": [{"geometry": {"x": float(x), "y": 4649776.0}} for x in xs],
+    }
+    job = stack.submit(
+        "Buffer",
+        in_features=orjson.dumps(fs).decode(),
+        buffer_distance_or_field='{"distance": 1000, "units": "esriMeters"}',
+    )
+    assert stack.wait("Buffer", job)["jobStatus"] == "esriJobSucceeded"
+    url = f"{stack.task_url('Buffer')}/jobs/{job}/results/out_feature_class"
+    resp = stack.http.get(url, params={"f": "json"})
+    assert resp.status_code == 200 and int(resp.headers["content-length"]) == len(resp.content) > RESULT_SLICE
+    body = resp.json()
+    assert (body["paramName"], body["dataType"]) == ("out_feature_class", "GPFeatureRecordSetLayer")
+    rings = [f["geometry"]["rings"][0] for f in body["value"]["features"]]
+    polys = shapely.polygons(rings)
+    assert len(rings) == 1_000
+    np.testing.assert_allclose(shapely.area(polys), math.pi * 1000**2, rtol=0.005)
+    np.testing.assert_allclose(shapely.get_x(shapely.centroid(polys)), xs, atol=1e-6)
+    assert orjson.loads(stack.http.get(url, params={"f": "pjson"}).content) == body
+    jsonp = stack.http.get(url, params={"f": "json", "callback": "cb"}).content
+    assert jsonp == b"/**/cb(" + resp.content + b");"
+    lonlat = stack.http.get(url, params={"f": "json", "outSR": "4326"}).json()["value"]
+    assert lonlat["spatialReference"]["wkid"] == 4326 and len(lonlat["features"]) == 1_000
 
 
 def test_bad_input_is_an_immediate_error_and_creates_no_job(stack: Stack) -> None:

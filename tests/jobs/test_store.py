@@ -121,3 +121,28 @@ def test_results_are_stored_only_with_a_succeeded_outcome(store: JobStore) -> No
     one = store.result(done, "out")
     assert one == rows[1] and type(one.value) is bytes
     assert store.result(done, "nothing") is None
+
+
+def test_a_large_result_reads_back_in_slices(store: JobStore) -> None:
+    """``result_start`` + ``result_slice`` give back exactly the stored bytes, whatever the cut."""
+    value = bytes(range(256)) * 20_000 + b"tail"  # 5,120,004 bytes, no two neighbouring slices alike
+    rows = [ResultRow("out", "GPFeatureRecordSetLayer", value, has_m=True, count=7)]
+    job_id = new(store)
+    job = store.claim(job_id)
+    assert job is not None and store.finish(job_id, job.attempt, s.SUCCEEDED, job.messages, rows) == s.SUCCEEDED
+    start = store.result_start(job_id, "out", 1_000_003)
+    assert start is not None
+    head, size = start
+    assert size == len(value) and head == ResultRow("out", "GPFeatureRecordSetLayer", value[:1_000_003], False, True, 7)
+    parts, at = [head.value], len(head.value)
+    while at < size:
+        part = store.result_slice(job_id, "out", at, 1_500_000)
+        assert type(part) is bytes and 0 < len(part) <= 1_500_000
+        parts.append(part)
+        at += len(part)
+    assert b"".join(parts) == value and len(parts) == 1 + 3  # 1,000,003 then 1.5 MB, 1.5 MB, the rest
+    whole = store.result_start(job_id, "out", 10 << 20)
+    assert whole is not None and whole[0].value == value and whole[1] == size  # one read when it fits
+    assert store.result_slice(job_id, "out", size, 10) == b""
+    assert store.result_start(job_id, "nothing", 10) is None
+    assert store.result_slice("j" + "0" * 32, "out", 0, 10) == b""

@@ -8,8 +8,8 @@ A result is stored once as encoded JSON bytes; ``results/<param>`` embeds them u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, Response
 from gpserver.api.auth import authorize, may_see_job
 from gpserver.api.deps import Call, base_url, callback, read_call
 from gpserver.api.middleware import VARY_ORIGIN
-from gpserver.api.render import dumps, render_parts
+from gpserver.api.render import Stream, dumps, render_parts
 from gpserver.api.routing import Routes
 from gpserver.errors import (
     GPServerError,
@@ -244,13 +244,39 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
     p = _output(job.tool, param)
     _require_succeeded(job.view)
     opts = result_options(job.call.params, job.svc)
-    row = await anyio.to_thread.run_sync(job.jobs.store.result, job_id, p.name)
-    if row is None:
+    fmt, store = job.call.fmt, job.jobs.store
+    start = await anyio.to_thread.run_sync(store.result_start, job_id, p.name, RESULT_SLICE)
+    if start is None:
         return job.call.answer({"paramName": p.name, "dataType": p.data_type, "value": None})
-    if stored_as_is(row, opts):  # the stored bytes go out between their envelope, never copied
+    row, size = start
+    have = len(row.value)
+    if stored_as_is(row, opts) and fmt == "json":
+        # The stored bytes go out between their envelope, never copied; a large value a slice at a
+        # time, each sent while the next is read (the API never holds it whole).
         head = dumps({"paramName": p.name, "dataType": row.data_type, "value": None})[: -len(b"null}")]
-        return render_parts([head, row.value, b"}"], job.call.fmt, callback(job.call.params))
-    return await job.build(partial(_result_bytes, row, p, opts, job.call.fmt))
+        rest = Stream(size - have, partial(_slices, job, p.name, have, size))
+        return render_parts([head, row.value, rest, b"}"], fmt, callback(job.call.params))
+    if have < size:
+        more = await anyio.to_thread.run_sync(store.result_slice, job_id, p.name, have, size - have)
+        row = replace(row, value=row.value + more)
+    return await job.build(partial(_result_bytes, row, p, opts, fmt))
+
+
+# A large stored result is read and sent in slices of this size.
+RESULT_SLICE = 2 * 1024 * 1024
+
+
+async def _slices(job: JobCall, param: str, start: int, end: int) -> AsyncIterator[bytes]:
+    """The stored value of ``param`` from ``start`` to ``end``, a slice at a time (off the loop)."""
+    store, limiter = job.jobs.store, job.call.state.sync_limiter
+    while start < end:
+        part = await anyio.to_thread.run_sync(
+            store.result_slice, job.view.id, param, start, min(RESULT_SLICE, end - start), limiter=limiter
+        )
+        if not part:  # deleted meanwhile (retention): the response ends short, the connection closes
+            return
+        start += len(part)
+        yield part
 
 
 def _result_bytes(row: ResultRow, param: Parameter, opts: EncodeOptions, fmt: str) -> bytes:

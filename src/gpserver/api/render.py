@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,36 +43,66 @@ def render_bytes(body: bytes, fmt: str, callback: str | None = None, *, status: 
     return render_parts([body], fmt, callback, status=status)
 
 
-def render_parts(parts: Sequence[bytes], fmt: str, callback: str | None = None, *, status: int = 200) -> Response:
-    """A response from JSON serialised in consecutive parts (``f=json`` sends them without joining)."""
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A body part of known size made a chunk at a time (a large stored result, read in slices)."""
+
+    size: int
+    chunks: Callable[[], AsyncIterator[bytes]]
+
+
+Part = bytes | Stream
+
+
+def render_parts(parts: Sequence[Part], fmt: str, callback: str | None = None, *, status: int = 200) -> Response:
+    """A response from JSON serialised in consecutive parts (``f=json`` sends them without joining;
+    a :class:`Stream` part only there)."""
+    if fmt != "json" and any(isinstance(p, Stream) for p in parts):
+        raise TypeError("a streamed part can only be sent as f=json")
     if fmt == "html":
-        pretty = orjson.dumps(orjson.loads(b"".join(parts)), option=orjson.OPT_INDENT_2).decode()
+        pretty = orjson.dumps(orjson.loads(_join(parts)), option=orjson.OPT_INDENT_2).decode()
         page = f"<!doctype html><html><body><pre>{html.escape(pretty)}</pre></body></html>"
         return Response(page, status_code=status, media_type="text/html")
     if fmt == "pjson" and len(parts) > 1:  # indented whole (orjson leaves a Fragment as it is)
-        parts = [dumps(orjson.loads(b"".join(parts)), fmt)]
+        parts = [dumps(orjson.loads(_join(parts)), fmt)]
     if callback and _CALLBACK.fullmatch(callback) and len(callback) <= 200:
         return PartsResponse([b"/**/" + callback.encode() + b"(", *parts, b");"], media_type="text/javascript")
     return PartsResponse(parts, status=status)
 
 
+def _join(parts: Sequence[Part]) -> bytes:
+    return b"".join(p for p in parts if isinstance(p, bytes))
+
+
 class PartsResponse(Response):
     """A body sent as consecutive parts under one Content-Length, never joined: a stored result of
-    tens of megabytes goes out between its JSON envelope without being copied into a new one."""
+    tens of megabytes goes out between its JSON envelope without being copied into a new one, or a
+    slice at a time as it is read (:class:`Stream`)."""
 
-    def __init__(self, parts: Sequence[bytes], *, status: int = 200, media_type: str = "application/json") -> None:
-        self.parts = [p for p in parts if p]
+    def __init__(self, parts: Sequence[Part], *, status: int = 200, media_type: str = "application/json") -> None:
+        self.parts = [p for p in parts if (p.size if isinstance(p, Stream) else p)]
         self.status_code = status
         self.media_type = media_type
         self.background = None
-        self.body = self.parts[0] if len(self.parts) == 1 else b""
-        self.init_headers({"content-length": str(sum(map(len, self.parts)))})
+        self.body = self.parts[0] if len(self.parts) == 1 and isinstance(self.parts[0], bytes) else b""
+        size = sum(p.size if isinstance(p, Stream) else len(p) for p in self.parts)
+        self.init_headers({"content-length": str(size)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the head, then each part (``more_body`` until the last)."""
+        """Send the head, then each part (``more_body`` until the last byte)."""
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         last = len(self.parts) - 1
         for i, part in enumerate(self.parts):
-            await send({"type": "http.response.body", "body": part, "more_body": i < last})
+            if isinstance(part, bytes):
+                await send({"type": "http.response.body", "body": part, "more_body": i < last})
+                continue
+            sent = 0
+            async for chunk in part.chunks():
+                sent += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if sent != part.size:  # the head promised part.size bytes: end the connection, not the answer
+                raise RuntimeError(f"a streamed part ended after {sent} of {part.size} bytes")
+            if i == last:
+                await send({"type": "http.response.body", "body": b""})
         if last < 0:
             await send({"type": "http.response.body", "body": b""})

@@ -198,6 +198,25 @@ _EXECUTING_NOTE = orjson.dumps(msg(INFO, "Executing...")).decode()
 # Stored result values read through a binary psycopg cursor: bytea arrives as bytes, not as hex
 # text to decode (a 20 MB value: 32 ms instead of 135 ms).
 _PG_RESULT = "SELECT param, data_type, value, has_z, has_m, count FROM gp_job_results WHERE job_id = %s"
+# substring() of an uncompressed out-of-line value (STORAGE EXTERNAL) reads only the TOAST chunks
+# it covers.
+_PG_RESULT_START = (
+    "SELECT param, data_type, substring(value from 1 for %s), has_z, has_m, count, length(value)"
+    " FROM gp_job_results WHERE job_id = %s AND param = %s"
+)
+_PG_RESULT_SLICE = "SELECT substring(value from %s for %s) FROM gp_job_results WHERE job_id = %s AND param = %s"
+
+
+def _result_start_columns(first: int) -> tuple[Any, ...]:
+    return (
+        R.c.param,
+        R.c.data_type,
+        func.substr(R.c.value, 1, first),
+        R.c.has_z,
+        R.c.has_m,
+        R.c.count,
+        func.length(R.c.value),
+    )
 
 
 class JobStore:
@@ -263,6 +282,33 @@ class JobStore:
             query = select(*_RESULT_COLUMNS).where(R.c.job_id == job_id, R.c.param == param)
             row = conn.execute(query).one_or_none()
         return None if row is None else ResultRow(*row)
+
+    def result_start(self, job_id: str, param: str, first: int) -> tuple[ResultRow, int] | None:
+        """One stored result with at most the ``first`` bytes of its value, and the value's length;
+        :meth:`result_slice` reads the rest. A large value read in slices costs PostgreSQL and the
+        driver about half of one read of it whole (26 MB: 36-50 ms against 62-82 ms here), and the
+        slices can be sent while the next is read."""
+        with self.engine.autocommit().connect() as conn:
+            if _binary_reads(conn):
+                rows = _pg_rows(conn, _PG_RESULT_START, (first, job_id, param))
+            else:
+                query = select(*_result_start_columns(first)).where(R.c.job_id == job_id, R.c.param == param)
+                rows = [tuple(r) for r in conn.execute(query).all()]
+        if not rows:
+            return None
+        *row, size = rows[0]
+        return ResultRow(*row), size
+
+    def result_slice(self, job_id: str, param: str, start: int, size: int) -> bytes:
+        """``size`` bytes (fewer at the end) of a stored value, from offset ``start``; empty when
+        the result is gone (deleted after the retention age)."""
+        with self.engine.autocommit().connect() as conn:
+            if _binary_reads(conn):
+                rows = _pg_rows(conn, _PG_RESULT_SLICE, (start + 1, size, job_id, param))
+            else:
+                part = func.substr(R.c.value, start + 1, size)
+                rows = [tuple(r) for r in conn.execute(select(part).where(R.c.job_id == job_id, R.c.param == param))]
+        return bytes(rows[0][0]) if rows else b""
 
     def has_submitted(self) -> bool:
         """True when some job waits to be claimed."""
