@@ -116,6 +116,8 @@ class JobSettings(BaseSettings):
         cancel_grace_seconds: how long a cancelled or timed-out job may take to stop by itself
             before its process is killed.
         retention_hours: finished jobs and their files are deleted after this age.
+        result_slice_bytes: a stored result larger than this is read and sent this many bytes at
+            a time (``results/<param>``): the API holds one slice of it, never all of it.
     """
 
     model_config = _ENV
@@ -128,6 +130,7 @@ class JobSettings(BaseSettings):
     stale_seconds: float = Field(default=30.0, gt=0)
     cancel_grace_seconds: float = Field(default=2.0, ge=0)
     retention_hours: float = Field(default=6.0, gt=0)
+    result_slice_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
 
 
 def _comma_list(value: Any) -> Any:

@@ -24,8 +24,11 @@ SERVICES = Path(__file__).with_name("services.yaml")
 FINAL = {"esriJobSucceeded", "esriJobFailed", "esriJobTimedOut", "esriJobCancelled"}
 ALLOWED = FINAL | {"esriJobSubmitted", "esriJobExecuting", "esriJobCancelling"}
 
+# Results over this are read and sent in slices (the default is 64 MiB: tests' results are smaller).
+SLICE = 1024 * 1024
 # Short timings so recovery and cancellation tests finish quickly.
 FAST = {
+    "GPSERVER_RESULT_SLICE_BYTES": str(SLICE),
     "GPSERVER_HEARTBEAT_SECONDS": "0.5",
     "GPSERVER_STALE_SECONDS": "3",
     "GPSERVER_CANCEL_GRACE_SECONDS": "1",

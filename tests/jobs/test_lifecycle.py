@@ -13,8 +13,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from gpserver.api.jobs import RESULT_SLICE
-from tests.jobs.conftest import Stack
+from tests.jobs.conftest import SLICE, Stack
 
 pytestmark = pytest.mark.slow
 
@@ -106,8 +105,9 @@ def test_buffer_project_addfield_jobs(stack: Stack) -> None:
 
 
 def test_a_large_result_is_streamed_whole(stack: Stack) -> None:
-    """A result over the slice size (2 MiB, 2.6 MB here) is read and sent a slice at a time under one
-    Content-Length; the document is the same as the pretty and the re-projected readings of it."""
+    """A result over the slice size (GPSERVER_RESULT_SLICE_BYTES: 1 MiB in these tests; 2.6 MB here)
+    is read and sent a slice at a time under one Content-Length; the document is the same as the
+    pretty and the re-projected readings of it."""
     xs = 500_000 + 3_000 * np.arange(1_000, dtype=float)  # the service's maximumRecords
     fs = {
         "geometryType": "esriGeometryPoint",
@@ -122,7 +122,7 @@ def test_a_large_result_is_streamed_whole(stack: Stack) -> None:
     assert stack.wait("Buffer", job)["jobStatus"] == "esriJobSucceeded"
     url = f"{stack.task_url('Buffer')}/jobs/{job}/results/out_feature_class"
     resp = stack.http.get(url, params={"f": "json"})
-    assert resp.status_code == 200 and int(resp.headers["content-length"]) == len(resp.content) > RESULT_SLICE
+    assert resp.status_code == 200 and int(resp.headers["content-length"]) == len(resp.content) > 2 * SLICE
     body = resp.json()
     assert (body["paramName"], body["dataType"]) == ("out_feature_class", "GPFeatureRecordSetLayer")
     rings = [f["geometry"]["rings"][0] for f in body["value"]["features"]]

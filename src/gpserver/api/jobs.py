@@ -244,17 +244,17 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
     p = _output(job.tool, param)
     _require_succeeded(job.view)
     opts = result_options(job.call.params, job.svc)
-    fmt, store = job.call.fmt, job.jobs.store
-    start = await anyio.to_thread.run_sync(store.result_start, job_id, p.name, RESULT_SLICE)
+    fmt, store, piece = job.call.fmt, job.jobs.store, job.call.state.settings.jobs.result_slice_bytes
+    start = await anyio.to_thread.run_sync(store.result_start, job_id, p.name, piece)
     if start is None:
         return job.call.answer({"paramName": p.name, "dataType": p.data_type, "value": None})
     row, size = start
     have = len(row.value)
     if stored_as_is(row, opts) and fmt == "json":
-        # The stored bytes go out between their envelope, never copied; a large value a slice at a
-        # time, each sent while the next is read (the API never holds it whole).
+        # The stored bytes go out between their envelope, never copied; a value over the slice size
+        # a slice at a time (GPSERVER_RESULT_SLICE_BYTES), each sent while the next is read.
         head = dumps({"paramName": p.name, "dataType": row.data_type, "value": None})[: -len(b"null}")]
-        rest = Stream(size - have, partial(_slices, job, p.name, have, size))
+        rest = Stream(size - have, partial(_slices, job, p.name, have, size, piece))
         return render_parts([head, row.value, rest, b"}"], fmt, callback(job.call.params))
     if have < size:
         more = await anyio.to_thread.run_sync(store.result_slice, job_id, p.name, have, size - have)
@@ -262,16 +262,12 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
     return await job.build(partial(_result_bytes, row, p, opts, fmt))
 
 
-# A large stored result is read and sent in slices of this size.
-RESULT_SLICE = 2 * 1024 * 1024
-
-
-async def _slices(job: JobCall, param: str, start: int, end: int) -> AsyncIterator[bytes]:
-    """The stored value of ``param`` from ``start`` to ``end``, a slice at a time (off the loop)."""
+async def _slices(job: JobCall, param: str, start: int, end: int, piece: int) -> AsyncIterator[bytes]:
+    """The stored value of ``param`` from ``start`` to ``end``, ``piece`` bytes at a time (off the loop)."""
     store, limiter = job.jobs.store, job.call.state.sync_limiter
     while start < end:
         part = await anyio.to_thread.run_sync(
-            store.result_slice, job.view.id, param, start, min(RESULT_SLICE, end - start), limiter=limiter
+            store.result_slice, job.view.id, param, start, min(piece, end - start), limiter=limiter
         )
         if not part:  # deleted meanwhile (retention): the response ends short, the connection closes
             return

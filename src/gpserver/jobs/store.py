@@ -285,9 +285,7 @@ class JobStore:
 
     def result_start(self, job_id: str, param: str, first: int) -> tuple[ResultRow, int] | None:
         """One stored result with at most the ``first`` bytes of its value, and the value's length;
-        :meth:`result_slice` reads the rest. A large value read in slices costs PostgreSQL and the
-        driver about half of one read of it whole (26 MB: 36-50 ms against 62-82 ms here), and the
-        slices can be sent while the next is read."""
+        :meth:`result_slice` reads the rest (the API then never holds a large value whole)."""
         with self.engine.autocommit().connect() as conn:
             if _binary_reads(conn):
                 rows = _pg_rows(conn, _PG_RESULT_START, (first, job_id, param))
