@@ -200,9 +200,10 @@ _EXECUTING_NOTE = orjson.dumps(msg(INFO, "Executing...")).decode()
 _PG_RESULT = "SELECT param, data_type, value, has_z, has_m, count FROM gp_job_results WHERE job_id = %s"
 # substring() of an uncompressed out-of-line value (STORAGE EXTERNAL) reads only the TOAST chunks
 # it covers.
+# (A value that fits is read as it is: substring() would copy it once more in the server.)
 _PG_RESULT_START = (
-    "SELECT param, data_type, substring(value from 1 for %s), has_z, has_m, count, length(value)"
-    " FROM gp_job_results WHERE job_id = %s AND param = %s"
+    "SELECT param, data_type, CASE WHEN length(value) <= %(n)s THEN value ELSE substring(value from 1 for %(n)s) END,"
+    " has_z, has_m, count, length(value) FROM gp_job_results WHERE job_id = %(job)s AND param = %(param)s"
 )
 _PG_RESULT_SLICE = "SELECT substring(value from %s for %s) FROM gp_job_results WHERE job_id = %s AND param = %s"
 
@@ -211,7 +212,7 @@ def _result_start_columns(first: int) -> tuple[Any, ...]:
     return (
         R.c.param,
         R.c.data_type,
-        func.substr(R.c.value, 1, first),
+        case((func.length(R.c.value) <= first, R.c.value), else_=func.substr(R.c.value, 1, first)),
         R.c.has_z,
         R.c.has_m,
         R.c.count,
@@ -288,7 +289,7 @@ class JobStore:
         :meth:`result_slice` reads the rest (the API then never holds a large value whole)."""
         with self.engine.autocommit().connect() as conn:
             if _binary_reads(conn):
-                rows = _pg_rows(conn, _PG_RESULT_START, (first, job_id, param))
+                rows = _pg_rows(conn, _PG_RESULT_START, {"n": first, "job": job_id, "param": param})
             else:
                 query = select(*_result_start_columns(first)).where(R.c.job_id == job_id, R.c.param == param)
                 rows = [tuple(r) for r in conn.execute(query).all()]
@@ -575,7 +576,7 @@ def _binary_reads(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 
-def _pg_rows(conn: Connection, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+def _pg_rows(conn: Connection, sql: str, args: tuple[Any, ...] | dict[str, Any]) -> list[tuple[Any, ...]]:
     """Rows of a PostgreSQL query read through a binary cursor of the driver (psycopg)."""
     driver: Any = conn.connection.driver_connection
     with driver.cursor(binary=True) as cur:
