@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -146,3 +147,36 @@ def test_a_large_result_reads_back_in_slices(store: JobStore) -> None:
     assert store.result_slice(job_id, "out", size, 10) == b""
     assert store.result_start(job_id, "nothing", 10) is None
     assert store.result_slice("j" + "0" * 32, "out", 0, 10) == b""
+
+
+def test_large_inputs_are_stored_while_validated_and_only_if_valid(store: JobStore) -> None:
+    """Validation decides whether a job is stored. On PostgreSQL a large input's INSERT is already
+    sent (an open transaction) while validation runs, and nobody sees the row before it passes."""
+    big = {"in_features": "x" * 200_000}
+    seen: list[tuple[int, bool]] = []
+
+    def check(fail: bool) -> None:
+        insert_sent = False
+        if store.engine.get().dialect.name == "postgresql":
+            deadline = time.monotonic() + 5
+            while not insert_sent and time.monotonic() < deadline:
+                with store.engine.autocommit().connect() as conn:
+                    insert_sent = bool(
+                        conn.exec_driver_sql(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND state = 'idle in transaction' AND query LIKE 'INSERT INTO gp_jobs%%'"
+                        ).scalar()
+                    )
+        seen.append((store.count(), insert_sent))
+        if fail:
+            raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        store.create(service="Jobs", task="Buffer", inputs=big, time_limit=60, validate=lambda: check(True))
+    assert store.count() == 0
+    view = store.create(service="Jobs", task="Buffer", inputs=big, time_limit=60, validate=lambda: check(False))
+    assert store.count() == 1 and store.inputs(view.id) == big
+    pg = store.engine.get().dialect.name == "postgresql"
+    assert seen == [(0, pg), (0, pg)]  # never visible while validating; sent meanwhile on PostgreSQL
+    small = store.create(service="Jobs", task="Buffer", inputs={"x": "1"}, time_limit=60, validate=lambda: None)
+    assert store.inputs(small.id) == {"x": "1"} and store.count() == 2

@@ -121,13 +121,21 @@ async def submit_job(service: str, task: str, request: Request) -> Response:
 
     def validate_store_queue() -> JobView:
         """Everything blocking in one trip off the event loop (each trip costs a thread hand-off)."""
-        inputs = _validated_inputs(state.settings, svc, tool, params)
+        inputs = _kept_inputs(tool, params)
         inputs[BASE_URL_KEY] = base
         if owner is not None:
             _check_queue(jobs, owner, limit)
         # Committed before it is queued (a worker never looks for a missing row); a job that could
-        # not be queued ends failed and GPServerError is raised.
-        return jobs.submit(service=svc.path, task=name, inputs=inputs, time_limit=time_limit, owner=owner)
+        # not be queued ends failed and GPServerError is raised. Validation decides whether it is
+        # stored at all (large inputs are stored meanwhile, in a transaction: JobStore.create).
+        return jobs.submit(
+            service=svc.path,
+            task=name,
+            inputs=inputs,
+            time_limit=time_limit,
+            owner=owner,
+            validate=partial(_validate, state.settings, svc, tool, params),
+        )
 
     view = await anyio.to_thread.run_sync(validate_store_queue, limiter=state.sync_limiter)
     return call.answer(job_json(view, tool))
@@ -145,14 +153,17 @@ def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
         )
 
 
-def _validated_inputs(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
-    """The request values to keep: declared inputs and env options, as sent, once they decode.
-
-    Uploaded items are checked now; URL inputs are fetched by the worker, like ArcGIS does."""
+def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any]) -> None:
+    """Decode the inputs exactly as ``execute`` does (errors raise). Uploaded items are checked
+    now; URL inputs are fetched by the worker, like ArcGIS does."""
     read_environment(params)
     work = scratch_dir(settings.storage.data_dir, "submit")
     with resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver, gc_paused():
         decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))  # gc: as in execute
+
+
+def _kept_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:
+    """The request values a job keeps: its declared inputs and env options, as sent."""
     kept: dict[str, Any] = {}
     for key in [p.name for p in tool.parameters() if p.direction == "input"] + list(ENV_KEYS):
         raw = lookup(params, key)

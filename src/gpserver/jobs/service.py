@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -103,13 +104,23 @@ class Jobs:
         self.runner.start()  # the embedded pool starts in the background (and claims waiting jobs)
 
     def submit(
-        self, *, service: str, task: str, inputs: dict[str, Any], time_limit: float, owner: str | None = None
+        self,
+        *,
+        service: str,
+        task: str,
+        inputs: dict[str, Any],
+        time_limit: float,
+        owner: str | None = None,
+        validate: Callable[[], None] | None = None,
     ) -> JobView:
         """Store a new job and queue it (blocking: one call, so one trip off the event loop).
 
-        The row is committed before the message is sent, so a worker never looks for a missing row;
-        a job that could not be queued ends failed and ``GPServerError`` is raised."""
-        view = self.store.create(service=service, task=task, inputs=inputs, time_limit=time_limit, owner=owner)
+        ``validate`` decides whether it is stored at all (see ``JobStore.create``). The row is
+        committed before the message is sent, so a worker never looks for a missing row; a job that
+        could not be queued ends failed and ``GPServerError`` is raised."""
+        view = self.store.create(
+            service=service, task=task, inputs=inputs, time_limit=time_limit, owner=owner, validate=validate
+        )
         try:
             self.runner.submit(view.id)
         except Exception as exc:

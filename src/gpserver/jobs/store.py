@@ -15,9 +15,11 @@ old attempt's heartbeats and results are refused.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,6 +222,30 @@ def _result_start_columns(first: int) -> tuple[Any, ...]:
     )
 
 
+# Inputs above this size are inserted while they are validated (JobStore.create).
+_OVERLAP_BYTES = 64 * 1024
+_HELPERS: dict[int, ThreadPoolExecutor] = {}  # pid -> the INSERT helper threads of this process
+
+
+def _insert_while(conn: Connection, row: dict[str, Any], validate: Callable[[], None]) -> None:
+    """INSERT ``row`` from a helper thread while ``validate`` runs here; commit once both are done,
+    roll back if either raised (``validate``'s error wins)."""
+    pid = os.getpid()
+    pool = _HELPERS.get(pid) or _HELPERS.setdefault(pid, ThreadPoolExecutor(8, thread_name_prefix="gp-insert"))
+    trans = conn.begin()
+    try:
+        pending = pool.submit(conn.execute, _INSERT, row)
+        try:
+            validate()
+        finally:
+            wait([pending])  # the connection is this thread's again only once the INSERT is done
+        pending.result()
+        trans.commit()
+    except BaseException:
+        trans.rollback()
+        raise
+
+
 class JobStore:
     """Reads and conditional writes of job rows; each method is one short transaction."""
 
@@ -232,9 +258,23 @@ class JobStore:
     # -- creation and reading -------------------------------------------------------------------
 
     def create(
-        self, *, service: str, task: str, inputs: dict[str, Any], time_limit: float, owner: str | None = None
+        self,
+        *,
+        service: str,
+        task: str,
+        inputs: dict[str, Any],
+        time_limit: float,
+        owner: str | None = None,
+        validate: Callable[[], None] | None = None,
     ) -> JobView:
-        """Store a new submitted job (committed when this returns)."""
+        """Store a new submitted job (committed when this returns).
+
+        ``validate`` (checks that raise) decides whether the job is stored at all. With large inputs
+        on PostgreSQL the INSERT is sent meanwhile, from a helper thread, in a transaction committed
+        once ``validate`` returns and rolled back if it raises: the server stores the document while
+        Python decodes it (a 10,000-point submit: ~7 ms of ~35). Nobody sees the row before the
+        commit. Otherwise (SQLite keeps one writer: no write lock held while validating) the checks
+        come first."""
         now = utcnow()
         messages = [msg(INFO, "Submitted.")]
         job_id = new_job_id()
@@ -250,8 +290,16 @@ class JobStore:
             "attempts": 0,
             "created": now,
         }
-        with self.engine.autocommit().begin() as conn:
-            conn.execute(_INSERT, row)
+        engine = self.engine.get()
+        large = sum(len(v) for v in inputs.values() if isinstance(v, str)) > _OVERLAP_BYTES
+        if validate is not None and large and engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                _insert_while(conn, row, validate)
+        else:
+            if validate is not None:
+                validate()
+            with self.engine.autocommit().begin() as conn:
+                conn.execute(_INSERT, row)
         return JobView(job_id, service, task, SUBMITTED, messages, None, owner, now, None, None)
 
     def get(self, job_id: str) -> JobView | None:
