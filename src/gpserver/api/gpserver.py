@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,10 +42,15 @@ async def execute(service: str, task: str, request: Request) -> Response:
             details=[f"'{svc.path}' is an asynchronous service: use submitJob, not execute."],
         )
     files = request_files(request, svc, call.principal)
-    run = partial(_execute, svc, tool, call.params, call.fmt, files, input_limits(call.state.settings))
+    garbage: list[Any] = []
+    run = partial(_execute, svc, tool, call.params, call.fmt, files, input_limits(call.state.settings), garbage)
     if tool.bounded and _small(call.params):
         return call.answer_bytes(run())
-    return call.answer_bytes(await anyio.to_thread.run_sync(run, limiter=call.state.sync_limiter))
+    answer = call.answer_bytes(await anyio.to_thread.run_sync(run, limiter=call.state.sync_limiter))
+    # The encoded results (tens of thousands of objects) are freed once the answer is sent, not
+    # before: their deallocation was 1-4 ms of a 10,000-feature answer's latency.
+    answer.background = BackgroundTask(garbage.clear)
+    return answer
 
 
 def _small(params: dict[str, Any]) -> bool:
@@ -82,13 +88,23 @@ async def task_info(service: str, task: str, request: Request) -> Response:
 
 
 def _execute(
-    svc: Service, tool: Any, params: dict[str, Any], fmt: str, files: RequestFiles, limits: InputLimits
+    svc: Service,
+    tool: Any,
+    params: dict[str, Any],
+    fmt: str,
+    files: RequestFiles,
+    limits: InputLimits,
+    garbage: list[Any],
 ) -> bytes:
-    """Resolve URL/itemID inputs, decode, run, encode and serialise (off the event loop unless small)."""
+    """Resolve URL/itemID inputs, decode, run, encode and serialise (off the event loop unless small).
+
+    The encoded results are left in ``garbage`` for the caller to free when it likes."""
     env, opts = read_environment(params)
     with files.session(params) as (resolver, out):
         ctx = ToolContext(env=env, output_dir=out.path)
         opts = replace(opts, max_records=svc.config.maximum_records, file_url=out.url_for)
         results = invoke(tool, resolve_inputs(tool, params, resolver=resolver), ctx, opts, limits)
     messages, _ = ctx.snapshot()
-    return dumps({"results": results, "messages": messages}, fmt)
+    body = dumps({"results": results, "messages": messages}, fmt)
+    garbage.append(results)
+    return body

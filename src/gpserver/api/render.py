@@ -114,3 +114,5 @@ class PartsResponse(Response):
                 await send({"type": "http.response.body", "body": b""})
         if last < 0:
             await send({"type": "http.response.body", "body": b""})
+        if self.background is not None:
+            await self.background()
