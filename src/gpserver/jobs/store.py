@@ -15,11 +15,10 @@ old attempt's heartbeats and results are refused.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gpserver.db.models import Job, JobResult
 from gpserver.db.session import EngineHolder
+from gpserver.threads import helper_pool
 
 log = logging.getLogger(__name__)
 
@@ -224,17 +224,14 @@ def _result_start_columns(first: int) -> tuple[Any, ...]:
 
 # Inputs above this size are inserted while they are validated (JobStore.create).
 _OVERLAP_BYTES = 64 * 1024
-_HELPERS: dict[int, ThreadPoolExecutor] = {}  # pid -> the INSERT helper threads of this process
 
 
 def _insert_while(conn: Connection, row: dict[str, Any], validate: Callable[[], None]) -> None:
     """INSERT ``row`` from a helper thread while ``validate`` runs here; commit once both are done,
     roll back if either raised (``validate``'s error wins)."""
-    pid = os.getpid()
-    pool = _HELPERS.get(pid) or _HELPERS.setdefault(pid, ThreadPoolExecutor(8, thread_name_prefix="gp-insert"))
     trans = conn.begin()
     try:
-        pending = pool.submit(conn.execute, _INSERT, row)
+        pending = helper_pool("insert", 8).submit(conn.execute, _INSERT, row)
         try:
             validate()
         finally:
