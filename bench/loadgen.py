@@ -7,6 +7,12 @@ line on stdin, one JSON result per line on stdout::
     {"url": "http://127.0.0.1:8000/x", "body_file": "/tmp/b", "content_type": "...",
      "concurrency": 8, "requests": 400, "duration": 20, "warmup": 20}
     -> {"ok": 400, "errors": 0, "elapsed": 1.9, "rps": 210.5, "latencies": [...], "bytes_in": 123, "status": {...}}
+
+or a burst of jobs (``"burst": true``, see :func:`burst`)::
+
+    {"burst": true, "submit_url": ".../submitJob", "poll_url": ".../jobs/{job}?f=json&returnMessages=false",
+     "body_file": "/tmp/b", "n": 150, "concurrency": 8, "every": 0.005}
+    -> {"rps": 180.2, "elapsed": 0.83, "polls_per_job": 1.1}
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class Conn(asyncio.BufferedProtocol):
         self.status = 0
         self.left = -1  # body bytes still to come (content-length), or -1 while reading the head
         self.chunks: bytearray | None = None  # a chunked body, kept (small answers only)
+        self.kept: bytearray | None = None  # the body, when the caller wants it (small answers)
         self.size = 0
 
     @classmethod
@@ -67,11 +74,15 @@ class Conn(asyncio.BufferedProtocol):
             self._start_body(bytes(self.head[: end + 4]), len(self.head) - end - 4)
             if self.chunks is not None:
                 self.chunks += self.head[end + 4 :]
+            elif self.kept is not None:
+                self.kept += self.head[end + 4 :]
             self.head.clear()
         elif self.chunks is not None:
             self.chunks += self.view[:nbytes]
         else:
             self.left -= nbytes
+            if self.kept is not None:
+                self.kept += self.view[:nbytes]
         self._maybe_done()
 
     def _start_body(self, head: bytes, already: int) -> None:
@@ -99,16 +110,25 @@ class Conn(asyncio.BufferedProtocol):
             return
         self.done.set_result((self.status, self.size))
 
-    async def request(self, raw: bytes) -> tuple[int, int]:
-        """Send one request, read the whole response; (status, body bytes)."""
+    async def request(self, raw: bytes, *, keep: bool = False) -> tuple[int, int]:
+        """Send one request, read the whole response; (status, body bytes). ``keep``: the body
+        (a content-length answer) is left in ``kept``."""
         assert self.transport is not None
         if self.transport.is_closing():
             raise ConnectionResetError("closed")
         self.done = asyncio.get_running_loop().create_future()
         self.head.clear()
         self.left, self.chunks, self.size = -1, None, 0
+        self.kept = bytearray() if keep else None
         self.transport.write(raw)
         return await self.done
+
+    async def json(self, raw: bytes) -> Any:
+        """Send one request and parse its (small) JSON answer."""
+        status, _ = await self.request(raw, keep=True)
+        if status != 200 or self.kept is None:
+            raise RuntimeError(f"HTTP {status}")
+        return json.loads(self.kept)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -129,6 +149,9 @@ def _chunked_size(data: bytearray) -> int | None:
         if pos > len(data):
             return None
         total += size
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def build_request(url: str, body: bytes | None, content_type: str) -> tuple[str, int, bytes]:
@@ -196,6 +219,48 @@ async def run(cmd: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def burst(cmd: dict[str, Any]) -> dict[str, Any]:
+    """Jobs/s of a burst: ``n`` submitJob requests over ``concurrency`` connections at once, then
+    every job polled (``poll_url`` with ``{job}``) every ``every`` seconds until all succeeded."""
+    body = Path(cmd["body_file"]).read_bytes()
+    host, port, submit = build_request(cmd["submit_url"], body, cmd.get("content_type", FORM))
+    n, conc, every = int(cmd["n"]), int(cmd.get("concurrency", 8)), float(cmd.get("every", 0.005))
+    conns = [await Conn.open(host, port) for _ in range(conc)]
+    jobs: list[str] = []
+    polls = 0
+    start = time.perf_counter()
+
+    async def submitter(conn: Conn) -> None:
+        while len(jobs) < n:
+            jobs.append("")  # claimed; filled below
+            i = len(jobs) - 1
+            jobs[i] = str((await conn.json(submit))["jobId"])
+
+    async def poller(conn: Conn, share: list[str], still: list[str]) -> None:
+        nonlocal polls
+        for job in share:
+            _, _, raw = build_request(cmd["poll_url"].format(job=job), None, FORM)
+            status = (await conn.json(raw))["jobStatus"]
+            polls += 1
+            if status == "esriJobFailed":
+                raise RuntimeError(f"job {job} failed")
+            if status != "esriJobSucceeded":
+                still.append(job)
+
+    await asyncio.gather(*(submitter(c) for c in conns))
+    pending = list(jobs)
+    while pending:
+        still: list[str] = []
+        await asyncio.gather(*(poller(c, pending[i::conc], still) for i, c in enumerate(conns)))
+        pending = still
+        if pending:
+            await asyncio.sleep(every)
+    elapsed = time.perf_counter() - start
+    for c in conns:
+        c.close()
+    return {"rps": n / elapsed, "elapsed": elapsed, "polls_per_job": polls / n}
+
+
 def main() -> None:
     try:
         import uvloop
@@ -207,7 +272,8 @@ def main() -> None:
         if not line.strip():
             continue
         try:
-            result = asyncio.run(run(json.loads(line)))
+            cmd = json.loads(line)
+            result = asyncio.run(burst(cmd) if cmd.get("burst") else run(cmd))
         except Exception as exc:  # report, keep serving commands
             result = {"error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(result) + "\n")
