@@ -5,8 +5,10 @@ with the server far less than an HTTP client library would. Loopback only. One J
 line on stdin, one JSON result per line on stdout::
 
     {"url": "http://127.0.0.1:8000/x", "body_file": "/tmp/b", "content_type": "...",
-     "concurrency": 8, "requests": 400, "duration": 20, "warmup": 20}
+     "concurrency": 8, "requests": 400, "duration": 20, "warmup": 20, "keep_body": false}
     -> {"ok": 400, "errors": 0, "elapsed": 1.9, "rps": 210.5, "latencies": [...], "bytes_in": 123, "status": {...}}
+
+(``keep_body``: the last answer's body comes back as ``"body"``, for small answers);
 
 or a burst of jobs (``"burst": true``, see :func:`burst`)::
 
@@ -181,14 +183,16 @@ async def run(cmd: dict[str, Any]) -> dict[str, Any]:
     deadline = start + duration
 
     reconnects = 0
+    keep = bool(cmd.get("keep_body"))
+    last_body = ""
 
     async def worker(conn: Conn) -> None:
-        nonlocal issued, bytes_in, reconnects
+        nonlocal issued, bytes_in, reconnects, last_body
         while issued < total and time.perf_counter() < deadline:
             issued += 1
             t0 = time.perf_counter()
             try:
-                code, size = await conn.request(raw)
+                code, size = await conn.request(raw, keep=keep)
             except (asyncio.IncompleteReadError, ConnectionError) as exc:
                 if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
                     raise
@@ -197,8 +201,10 @@ async def run(cmd: dict[str, Any]) -> dict[str, Any]:
                 conn.close()
                 conn = await Conn.open(host, port)
                 reconnects += 1
-                code, size = await conn.request(raw)
+                code, size = await conn.request(raw, keep=keep)
             latencies.append(time.perf_counter() - t0)
+            if keep and conn.kept is not None:
+                last_body = conn.kept.decode("utf-8", "replace")
             status[str(code)] = status.get(str(code), 0) + 1
             bytes_in += size
 
@@ -216,6 +222,7 @@ async def run(cmd: dict[str, Any]) -> dict[str, Any]:
         "bytes_in": bytes_in,
         "status": status,
         "reconnects": reconnects,
+        **({"body": last_body} if keep else {}),
     }
 
 
