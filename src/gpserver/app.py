@@ -69,10 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.gp = state
     app.state.files = uploads.Files.create(settings)
-    # Matching order: the job resources and execute (the hot paths) first; uploads before the
-    # task resource, or ``GPServer/uploads`` would be taken for a task named "uploads".
-    for module in (jobs, uploads, gpserver, rest, tokens, directories):
-        module.route.mount(app.router, settings.api.prefix)
+    # Matching order: execute and the job resources (the hot paths) first (each route passed costs
+    # a regular expression match); uploads before the task resource, or ``GPServer/uploads`` would
+    # be taken for a task named "uploads".
+    order = (gpserver.hot, jobs.route, uploads.route, gpserver.route, rest.route, tokens.route, directories.route)
+    for routes in order:
+        routes.mount(app.router, settings.api.prefix)
     install_error_handlers(app)
     app.add_middleware(RateLimit, per_minute=settings.limits.rate_limit, secret=lambda: state.auth.secret)
     app.add_middleware(

@@ -24,13 +24,14 @@ from gpserver.inputs import may_read, resolve_inputs
 from gpserver.services.catalog import Service
 
 route = Routes()
+hot = Routes()  # matched before every other route (app.py): execute is the hottest path
 SERVICE = "/rest/services/{service:path}/GPServer"
 # Parameters up to this size are decoded, run and encoded on the event loop: a thread hand-off cost
 # more than a small request's whole work (bench/README.md). Larger ones go to the bounded pool.
 INLINE_BYTES = 16 * 1024
 
 
-@route(SERVICE + "/{task}/execute", name="execute")
+@hot(SERVICE + "/{task}/execute", name="execute")
 async def execute(service: str, task: str, request: Request) -> Response:
     """Run a task now and answer with its results and messages (synchronous services)."""
     call = await read_call(request)
