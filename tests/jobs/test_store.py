@@ -8,11 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from gpserver.db.migrate import upgrade
 from gpserver.db.session import EngineHolder
 from gpserver.jobs import store as s
+from gpserver.jobs.service import make_store
 from gpserver.jobs.store import JobStore, ResultRow, utcnow
+from tests.conftest import make_settings
 from tests.jobs.conftest import _pg_database
 
 
@@ -180,3 +183,15 @@ def test_large_inputs_are_stored_while_validated_and_only_if_valid(store: JobSto
     assert seen == [(0, pg), (0, pg)]  # never visible while validating; sent meanwhile on PostgreSQL
     small = store.create(service="Jobs", task="Buffer", inputs={"x": "1"}, time_limit=60, validate=lambda: None)
     assert store.inputs(small.id) == {"x": "1"} and store.count() == 2
+
+
+def test_the_api_store_has_a_connection_for_every_sync_worker(tmp_path: Path) -> None:
+    """A large submit holds a pooled connection while it validates: the pool outgrows the threads."""
+    url = "postgresql://nobody@127.0.0.1:1/none"  # never connected: engines connect on first use
+    for workers, size in ((8, 10), (32, 34)):
+        st = make_store(make_settings(tmp_path, sync_workers=workers, database_url=url))
+        pool = st.engine.get().pool
+        assert isinstance(pool, QueuePool) and pool.size() == size
+        st.dispose()
+    small = make_store(make_settings(tmp_path, database_url=url), pool_size=2).engine.get().pool
+    assert isinstance(small, QueuePool) and small.size() == 2

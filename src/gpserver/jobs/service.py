@@ -22,9 +22,12 @@ from gpserver.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def make_store(settings: Settings, *, pool_size: int = 10) -> JobStore:
-    """A job store on the configured database (nothing is connected yet)."""
-    engine = EngineHolder(settings.storage.resolved_database_url(), pool_size=pool_size)
+def make_store(settings: Settings, *, pool_size: int | None = None) -> JobStore:
+    """A job store on the configured database (nothing is connected yet). By default its pool has
+    a connection for each synchronous worker thread and more: a large submit holds one while its
+    inputs are validated (``JobStore.create``)."""
+    size = pool_size if pool_size is not None else max(10, settings.api.sync_workers + 2)
+    engine = EngineHolder(settings.storage.resolved_database_url(), pool_size=size)
     return JobStore(engine, jobs_dir(settings))
 
 
