@@ -169,7 +169,7 @@ def build_request(url: str, body: bytes | None, content_type: str) -> tuple[str,
 
 async def run(cmd: dict[str, Any]) -> dict[str, Any]:
     body = Path(cmd["body_file"]).read_bytes() if cmd.get("body_file") else None
-    host, port, raw = build_request(cmd["url"], body, cmd.get("content_type", "application/x-www-form-urlencoded"))
+    host, port, raw = build_request(cmd["url"], body, cmd.get("content_type", FORM))
     conc, total = int(cmd.get("concurrency", 1)), int(cmd.get("requests", 100))
     duration, warmup = float(cmd.get("duration", 60.0)), int(cmd.get("warmup", 0))
     conns = [await Conn.open(host, port) for _ in range(conc)]
