@@ -7,6 +7,7 @@ with the same fields and attributes), so both sides write the same bytes, give o
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,15 @@ for _h, _hv in _DIGITS.items():
 
 
 def unquote_plus(raw: bytes) -> str:
-    """Percent-decoding with ``+`` as space: one gather per escape through a 64 Ki table."""
+    """Percent-decoding with ``+`` as space: by the C quoted-printable decoder with '%' as its sign
+    when every '%' is an escape (the output is then exactly two bytes shorter per '%'), else one
+    gather per escape through a 64 Ki table."""
     if b"%" not in raw:
         return raw.replace(b"+", b" ").decode("utf-8", "replace")
+    if not (b"=" in raw or b"\r" in raw or b"\n" in raw):
+        text = binascii.a2b_qp(raw.replace(b"%", b"=").replace(b"+", b" "))
+        if len(text) == len(raw) - 2 * raw.count(b"%"):
+            return text.decode("utf-8", "replace")
     arr = np.frombuffer(raw, dtype=np.uint8)
     n = len(arr)
     pct = np.flatnonzero(arr[: n - 2] == 37)

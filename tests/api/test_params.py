@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote_plus, urlencode
+from urllib.parse import parse_qsl, quote_plus, unquote_to_bytes, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +28,35 @@ def test_long_values_with_escapes_and_plus() -> None:
     value = '{"a": "x+y %41 100%"}' * 50  # '+' and a literal '%' that is not an escape
     assert unquote_plus(quote_plus(value).encode()) == value
     assert unquote_plus(b"%zz" * 100 + b"%41") == "%zz" * 100 + "A"
+
+
+# Long values (the C and numpy paths) built from the bytes that could confuse them: '%' and '=' (the
+# quoted-printable sign), hex digits of both cases, CR/LF (soft line breaks to it), '+', NUL, UTF-8.
+_TRICKY = st.lists(
+    st.sampled_from(
+        [b"%", b"=", b"%3D", b"%7b", b"%7B", b"%2", b"%zz", b"\r", b"\n", b"+", b"\0", b"a", b"F", b"%C3%A9", b"\xc3"]
+    ),
+    min_size=700,
+    max_size=1500,
+)
+_CLEAN = st.lists(
+    st.sampled_from([b"%3D", b"%7b", b"%7B", b"=", b"+", b"a", b"F", b"%C3%A9", b"%00"]), min_size=700, max_size=1500
+)
+
+
+@settings(max_examples=25)
+@given(_TRICKY | _CLEAN)
+def test_long_values_match_stdlib_on_tricky_bytes(parts: list[bytes]) -> None:
+    raw = b"".join(parts)
+    assert unquote_plus(raw) == unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
+
+
+def test_long_values_on_each_path() -> None:
+    """A clean value (C decoder), then values it hands to numpy: an invalid escape, a line break."""
+    value = '{"x": 1.5, "s": "a=b é"}' * 200
+    for encoded in (quote_plus(value), quote_plus(value) + "%", quote_plus(value) + "%%41", quote_plus(value) + "\n"):
+        raw = encoded.encode()
+        assert unquote_plus(raw) == unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
 
 def test_repeated_keys_become_lists() -> None:
