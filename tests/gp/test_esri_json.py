@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpserver.errors import InvalidParameterError
+from gpserver.gp import esri_json
 from gpserver.gp.esri_json import (
     decode_feature_set,
     decode_geometries,
@@ -765,3 +766,18 @@ def test_small_and_bulk_encoders_agree(gtype: str, wkts: list[str]) -> None:
     assert orjson.dumps(small, option=orjson.OPT_SERIALIZE_NUMPY) == orjson.dumps(
         bulk, option=orjson.OPT_SERIALIZE_NUMPY
     )
+
+
+def test_large_parsed_json_is_kept_for_the_request_to_free_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside ``Keeping``, large parsed values go to the request's garbage (freed after its answer),
+    except past KEEP_BYTES; outside, nothing is kept."""
+    text = orjson.dumps({"features": [{"geometry": {"x": i, "y": i}} for i in range(5000)]})
+    garbage: list[Any] = []
+    with esri_json.Keeping(garbage):
+        value = esri_json.loads(text)
+        monkeypatch.setattr(esri_json, "KEEP_BYTES", len(text) - 1)
+        esri_json.loads(text)
+    assert len(garbage) == 1 and garbage[0] is value
+    assert len(value["features"]) == 5000
+    esri_json.loads(text)
+    assert len(garbage) == 1

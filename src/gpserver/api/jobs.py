@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, Response
 from gpserver.api.auth import authorize, may_see_job
 from gpserver.api.deps import Call, base_url, callback, read_call
 from gpserver.api.middleware import VARY_ORIGIN
-from gpserver.api.render import Stream, dumps, render_parts
+from gpserver.api.render import Stream, dumps, free_after, render_parts
 from gpserver.api.routing import Routes
 from gpserver.errors import (
     GPServerError,
@@ -30,7 +30,7 @@ from gpserver.errors import (
     UnknownJobError,
     UnknownParameterError,
 )
-from gpserver.gp.esri_json import gc_paused
+from gpserver.gp.esri_json import Keeping, gc_paused
 from gpserver.gp.execution import decode_inputs, lookup, read_environment
 from gpserver.gp.srs import SpatialReference
 from gpserver.gp.tool import Parameter, Tool
@@ -118,6 +118,7 @@ async def submit_job(service: str, task: str, request: Request) -> Response:
     base = base_url(request, state)  # workers write absolute URLs of job files
     time_limit = svc.config.time_limit or state.settings.jobs.job_time_limit
     limit = state.settings.limits.max_queued_jobs_per_user
+    garbage: list[Any] = []  # the decoded inputs, freed once the answer is sent
 
     def validate_store_queue() -> JobView:
         """Everything blocking in one trip off the event loop (each trip costs a thread hand-off)."""
@@ -134,11 +135,11 @@ async def submit_job(service: str, task: str, request: Request) -> Response:
             inputs=inputs,
             time_limit=time_limit,
             owner=owner,
-            validate=partial(_validate, state.settings, svc, tool, params),
+            validate=partial(_validate, state.settings, svc, tool, params, garbage),
         )
 
     view = await anyio.to_thread.run_sync(validate_store_queue, limiter=state.sync_limiter)
-    return call.answer(job_json(view, tool))
+    return free_after(call.answer(job_json(view, tool)), garbage)
 
 
 def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
@@ -153,13 +154,18 @@ def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
         )
 
 
-def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any]) -> None:
+def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any], garbage: list[Any]) -> None:
     """Decode the inputs exactly as ``execute`` does (errors raise). Uploaded items are checked
-    now; URL inputs are fetched by the worker, like ArcGIS does."""
+    now; URL inputs are fetched by the worker, like ArcGIS does. What was decoded is left in
+    ``garbage``, as ``execute`` leaves it."""
     read_environment(params)
     work = scratch_dir(settings.storage.data_dir, "submit")
-    with resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver, gc_paused():
-        decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))  # gc: as in execute
+    with (
+        resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver,
+        gc_paused(),  # as in execute
+        Keeping(garbage),
+    ):
+        garbage.append(decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver)))
 
 
 def _kept_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import orjson
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -26,6 +28,14 @@ def output_format(params: dict[str, Any]) -> str:
     if f not in FORMATS:
         raise InvalidRequestError("Invalid format", details=[f"'f={f[:20]}' is not supported here; use json or pjson"])
     return f
+
+
+def free_after(response: Response, garbage: list[Any]) -> Response:
+    """The response, clearing ``garbage`` (a request's large objects: parsed inputs, encoded
+    results) in a worker thread once it is sent: their deallocation is not the client's wait, and
+    tens of thousands of objects would hold the event loop for milliseconds."""
+    response.background = BackgroundTask(anyio.to_thread.run_sync, garbage.clear)
+    return response
 
 
 def dumps(payload: Any, fmt: str = "json") -> bytes:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from itertools import chain
 from typing import Any, ParamSpec, TypeVar
 
@@ -119,10 +120,38 @@ def gc_paused() -> GCPaused:
     return GCPaused()
 
 
+# Large JSON values parsed while a request keeps its garbage (``keeping``) are handed to it, to be
+# freed once the answer is sent: deallocating a parsed 10,000-point feature set (~60,000 objects)
+# was ~4 ms of a ~30 ms execute. Past KEEP_BYTES of JSON they are freed as soon as decoded, to bound
+# memory (a 100,000-point feature set parses into ~64 MB of objects).
+KEEP_BYTES = 4 * 1024 * 1024
+_GARBAGE: ContextVar[list[Any] | None] = ContextVar("gpserver_garbage", default=None)
+
+
+class Keeping:
+    """``with Keeping(garbage):`` large JSON parsed by :func:`loads` meanwhile is appended to
+    ``garbage`` (which the caller clears after answering) instead of being freed by its decoder."""
+
+    __slots__ = ("_garbage", "_token")
+
+    def __init__(self, garbage: list[Any]) -> None:
+        self._garbage = garbage
+
+    def __enter__(self) -> None:
+        self._token = _GARBAGE.set(self._garbage)
+
+    def __exit__(self, *exc: object) -> None:
+        _GARBAGE.reset(self._token)
+
+
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
     """``orjson.loads`` with the cyclic GC paused: a large feature set parses several times faster."""
     with gc_paused():
-        return orjson.loads(data)
+        value = orjson.loads(data)
+    garbage = _GARBAGE.get()
+    if garbage is not None and len(data) <= KEEP_BYTES:
+        garbage.append(value)
+    return value
 
 
 def _invalid(param: str, detail: str) -> InvalidParameterError:
