@@ -26,6 +26,9 @@ for _h, _hv in _DIGITS.items():
         _PAIR[_h | (_l << 8)] = _hv * 16 + _lv
 
 
+_QP = bytes.maketrans(b"%+", b"= ")
+
+
 def unquote_plus(raw: bytes) -> str:
     """Percent-decoding with ``+`` as space: by the C quoted-printable decoder with '%' as its sign
     when every '%' is an escape (the output is then exactly two bytes shorter per '%'), else one
@@ -33,8 +36,8 @@ def unquote_plus(raw: bytes) -> str:
     if b"%" not in raw:
         return raw.replace(b"+", b" ").decode("utf-8", "replace")
     if not (b"=" in raw or b"\r" in raw or b"\n" in raw):
-        text = binascii.a2b_qp(raw.replace(b"%", b"=").replace(b"+", b" "))
-        if len(text) == len(raw) - 2 * raw.count(b"%"):
+        text = binascii.a2b_qp(raw.translate(_QP))
+        if len(text) == len(raw) - 2 * np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) == 37):
             return text.decode("utf-8", "replace")
     arr = np.frombuffer(raw, dtype=np.uint8)
     n = len(arr)
