@@ -156,8 +156,8 @@ def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
 
 def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any], garbage: list[Any]) -> None:
     """Decode the inputs exactly as ``execute`` does (errors raise). Uploaded items are checked
-    now; URL inputs are fetched by the worker, like ArcGIS does. What was decoded is left in
-    ``garbage``, as ``execute`` leaves it."""
+    now; URL inputs are fetched by the worker, like ArcGIS does. What large inputs decoded into is
+    left in ``garbage``, as ``execute`` leaves it."""
     read_environment(params)
     work = scratch_dir(settings.storage.data_dir, "submit")
     with (
@@ -165,7 +165,9 @@ def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str,
         gc_paused(),  # as in execute
         Keeping(garbage),
     ):
-        garbage.append(decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver)))
+        decoded = decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))
+    if garbage:  # large inputs (their parsed JSON is kept): free their decoded values later too
+        garbage.append(decoded)
 
 
 def _kept_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,10 @@ def output_format(params: dict[str, Any]) -> str:
 def free_after(response: Response, garbage: list[Any]) -> Response:
     """The response, clearing ``garbage`` (a request's large objects: parsed inputs, encoded
     results) in a worker thread once it is sent: their deallocation is not the client's wait, and
-    tens of thousands of objects would hold the event loop for milliseconds."""
-    response.background = BackgroundTask(anyio.to_thread.run_sync, garbage.clear)
+    tens of thousands of objects would hold the event loop for milliseconds. Nothing to clear
+    costs nothing (no thread)."""
+    if garbage:
+        response.background = BackgroundTask(anyio.to_thread.run_sync, garbage.clear)
     return response
 
 

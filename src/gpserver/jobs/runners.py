@@ -176,7 +176,11 @@ class CeleryRunner:
 
     def submit(self, job_id: str) -> None:
         """Send the job's id to the broker."""
-        self.celery.send_task(RUN_JOB, args=[job_id], task_id=job_id)
+        # The reprs given, not computed (Celery's saferepr walks the arguments for its logs), and
+        # no parent task to look up: a submit is never sent from inside a task.
+        self.celery.send_task(
+            RUN_JOB, args=[job_id], task_id=job_id, argsrepr=f"['{job_id}']", kwargsrepr="{}", add_to_parent=False
+        )
 
     def terminate(self, job_id: str) -> None:
         """Ask the worker running the job to kill its process."""
