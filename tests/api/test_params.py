@@ -30,23 +30,24 @@ def test_long_values_with_escapes_and_plus() -> None:
     assert unquote_plus(b"%zz" * 100 + b"%41") == "%zz" * 100 + "A"
 
 
-# Long values (the C and numpy paths) built from the bytes that could confuse them: '%' and '=' (the
-# quoted-printable sign), hex digits of both cases, CR/LF (soft line breaks to it), '+', NUL, UTF-8.
-_TRICKY = st.lists(
-    st.sampled_from(
-        [b"%", b"=", b"%3D", b"%7b", b"%7B", b"%2", b"%zz", b"\r", b"\n", b"+", b"\0", b"a", b"F", b"%C3%A9", b"\xc3"]
-    ),
-    min_size=700,
-    max_size=1500,
+# Values short and long (the C path, and the split and numpy paths it hands over to) built from the
+# bytes that could confuse them: '%' and '=' (the quoted-printable sign), hex digits of both cases,
+# CR/LF (soft line breaks to it), '+', NUL, UTF-8.
+_TRICKY_PARTS = st.sampled_from(
+    [b"%", b"=", b"%3D", b"%7b", b"%7B", b"%2", b"%zz", b"\r", b"\n", b"+", b"\0", b"a", b"F", b"%C3%A9", b"\xc3"]
 )
-_CLEAN = st.lists(
-    st.sampled_from([b"%3D", b"%7b", b"%7B", b"=", b"+", b"a", b"F", b"%C3%A9", b"%00"]), min_size=700, max_size=1500
+_CLEAN_PARTS = st.sampled_from([b"%3D", b"%7b", b"%7B", b"=", b"+", b"a", b"F", b"%C3%A9", b"%00"])
+_VALUES = (
+    st.lists(_TRICKY_PARTS, min_size=1, max_size=60)
+    | st.lists(_CLEAN_PARTS, min_size=1, max_size=60)
+    | st.lists(_TRICKY_PARTS, min_size=700, max_size=1500)
+    | st.lists(_CLEAN_PARTS, min_size=700, max_size=1500)
 )
 
 
-@settings(max_examples=25)
-@given(_TRICKY | _CLEAN)
-def test_long_values_match_stdlib_on_tricky_bytes(parts: list[bytes]) -> None:
+@settings(max_examples=40)
+@given(_VALUES)
+def test_values_match_stdlib_on_tricky_bytes(parts: list[bytes]) -> None:
     raw = b"".join(parts)
     assert unquote_plus(raw) == unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
 
