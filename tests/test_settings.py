@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
+from gpserver.app import create_app
 from gpserver.settings import ApiSettings, JobSettings, StorageSettings
+from tests.conftest import make_settings
 
 
 def test_flat_environment_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -51,3 +55,13 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         assert concern.annotation is not None
         for name in concern.annotation.model_fields:
             assert f"`GPSERVER_{name.upper()}`" in readme, name
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_fastapi_telemetry_follows_the_setting(tmp_path: Path, enabled: bool) -> None:
+    """Off by default (FastAPI would look the OpenTelemetry providers up on every request)."""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        pytest.skip("this FastAPI has no native telemetry")
+    app = create_app(make_settings(tmp_path, telemetry=enabled))
+    config = app._telemetry  # FastAPI keeps the argument here; no public accessor
+    assert (config["tracing"], config["metrics"], config["logs"]) == (enabled, enabled, enabled)

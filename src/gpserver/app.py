@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.auth.close()
 
     app = FastAPI(
+        **_telemetry(settings.api.telemetry),
         title="gpserver",
         version=__version__,
         lifespan=lifespan,
@@ -85,6 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(NormalizePath)
     return app
+
+
+def _telemetry(enabled: bool) -> dict[str, Any]:
+    """FastAPI's ``telemetry`` argument (FastAPI 0.165+; older ones take none): all or nothing."""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": enabled, "metrics": enabled, "logs": enabled}}
 
 
 def app_from_env() -> FastAPI:

@@ -29,6 +29,9 @@ class ApiSettings(BaseSettings):
         max_request_bytes: largest request body accepted.
         sync_workers: threads that run synchronous ``execute`` calls.
         allow_get_token: let ``generateToken`` answer GET too (ArcGIS: POST only by default).
+        telemetry: FastAPI's own OpenTelemetry spans, metrics and logs (FastAPI 0.165+), for the
+            providers configured before the app starts. Off by default: it asks for the global
+            providers on every request (~3.5% of a 1-point execute).
     """
 
     model_config = _ENV
@@ -40,6 +43,7 @@ class ApiSettings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     sync_workers: int = Field(default=8, ge=1)
     allow_get_token: bool = False
+    telemetry: bool = False
 
     @field_validator("context")
     @classmethod
