@@ -34,9 +34,30 @@ def test_long_values_with_escapes_and_plus() -> None:
 # bytes that could confuse them: '%' and '=' (the quoted-printable sign), hex digits of both cases,
 # CR/LF (soft line breaks to it), '+', NUL, UTF-8.
 _TRICKY_PARTS = st.sampled_from(
-    [b"%", b"=", b"%3D", b"%7b", b"%7B", b"%2", b"%zz", b"\r", b"\n", b"+", b"\0", b"a", b"F", b"%C3%A9", b"\xc3"]
+    [
+        b"%",
+        b"=",
+        b"%3D",
+        b"%7b",
+        b"%7B",
+        b"%2",
+        b"%zz",
+        b"\r",
+        b"\n",
+        b"%0D%0A",
+        b" ",
+        b"\t",
+        b"+",
+        b"\0",
+        b"a",
+        b"F",
+        b"%C3%A9",
+        b"\xc3",
+    ]
 )
-_CLEAN_PARTS = st.sampled_from([b"%3D", b"%7b", b"%7B", b"=", b"+", b"a", b"F", b"%C3%A9", b"%00"])
+_CLEAN_PARTS = st.sampled_from(
+    [b"%3D", b"%7b", b"%7B", b"=", b"+", b" ", b"\t", b"%0D%0A", b"a", b"F", b"%C3%A9", b"%00"]
+)
 _VALUES = (
     st.lists(_TRICKY_PARTS, min_size=1, max_size=60)
     | st.lists(_CLEAN_PARTS, min_size=1, max_size=60)
