@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench import memory, payloads, procs
+from bench import cpu, memory, payloads, procs
 from bench.stats import median, ms, pct
 
 PG = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -86,14 +86,20 @@ def latency(c: Client, body: bytes, n: int) -> list[float]:
 BURST_CONCURRENCY = (1, 2, 4)
 
 
-def burst(load: Any, server: procs.Server, body_file: Path, n: int) -> dict[str, float]:
+def burst(load: Any, server: procs.Server, body_file: Path, n: int, groups: cpu.Groups | None = None) -> dict[str, Any]:
     """Jobs/s of a burst of ``n`` jobs from the load generator (raw HTTP, its own process): all
     submitted at once over 1, 2 and 4 connections, then polled every 5 ms until all succeeded.
     The best of the three is the server's sustained rate (more connections only add polls of jobs
     still queued). httpx, one request at a time, had capped the first version of this at the
-    client's own round trip (~5 ms a submit, 1.5 ms of client CPU per job)."""
-    rates = {}
+    client's own round trip (~5 ms a submit, 1.5 ms of client CPU per job).
+
+    With ``groups``, the CPU milliseconds per job of each process group in the best run too."""
+    rates: dict[str, Any] = {}
+    spent: dict[str, dict[str, float]] = {}
+    meter = cpu.Meter(groups) if groups is not None else None
     for conc in BURST_CONCURRENCY:
+        if meter is not None:
+            meter.start()
         res = load.call(
             {
                 "burst": True,
@@ -106,7 +112,10 @@ def burst(load: Any, server: procs.Server, body_file: Path, n: int) -> dict[str,
             }
         )
         rates[f"c{conc}"] = res["rps"]
-    return {**rates, "best": max(rates.values())}
+        if meter is not None:
+            spent[f"c{conc}"] = meter.per(n)
+    best = max(rates, key=rates.__getitem__)
+    return {**rates, "best": rates[best], **({"cpu_ms_per_job": spent[best]} if spent else {})}
 
 
 def bare_celery(n_lat: int, n_burst: int, tmp: Path) -> dict[str, Any]:
@@ -139,12 +148,21 @@ def bare_celery(n_lat: int, n_burst: int, tmp: Path) -> dict[str, Any]:
             t0 = time.perf_counter()
             noop.delay(i).get(timeout=30)
             lat.append(time.perf_counter() - t0)
+        meter = cpu.Meter(
+            lambda: {
+                "celery_main": [worker.pid],
+                "celery_pool": _children(worker.pid),
+                "redis": cpu.pids_named("redis-server"),
+                "client": [os.getpid()],
+            }
+        )
+        meter.start()
         t0 = time.perf_counter()
         results = [noop.delay(i) for i in range(n_burst)]
         for r in results:
             r.get(timeout=60)
         rate = n_burst / (time.perf_counter() - t0)
-        return {"lat": lat, "rps": rate}
+        return {"lat": lat, "rps": rate, "cpu_ms_per_task": meter.per(n_burst)}
     finally:
         worker.terminate()
         worker.wait(20)
@@ -188,11 +206,37 @@ class Database:
         self.admin.close()
 
 
+def _groups(server: procs.Server, worker: Any, load: Any) -> cpu.Groups:
+    """The processes of a jobs run, by role (the embedded runner's pool processes are the API's
+    descendants; Celery's are the worker's)."""
+
+    def groups() -> dict[str, list[int]]:
+        found = {
+            "api": [server.pid],
+            "postgres": cpu.pids_named("postgres"),
+            "redis": cpu.pids_named("redis-server"),
+            "client": [load.proc.pid],
+        }
+        if worker is None:
+            return {**found, "embedded_workers": _descendants(server.pid)}
+        return {**found, "celery_main": [worker.pid], "celery_pool": _descendants(worker.pid)}
+
+    return groups
+
+
+def _descendants(pid: int) -> list[int]:
+    kids = _children(pid)
+    return kids + [d for k in kids for d in _descendants(k)]
+
+
 def _children(pid: int) -> list[int]:
     out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids = (task / "children").read_text().split()
-        out += [int(k) for k in kids]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids = (task / "children").read_text().split()
+            out += [int(k) for k in kids]
+    except OSError:  # the process (or one of its threads) has just exited
+        pass
     return out
 
 
@@ -251,7 +295,7 @@ def scenario3(row: Row, results: dict[str, Any], *, quick: bool, tmp: Path) -> N
                 latency(c, one, 3)  # warm: worker up, imports done
                 key = f"{runner}_{workers}"
                 lat = latency(c, one, n_lat)
-                rates = burst(load, server, one_file, n_burst)
+                rates = burst(load, server, one_file, n_burst, _groups(server, worker, load))
                 rate = rates["best"]
                 out[key] = {"lat": lat, "rps": rate, "burst": rates}
                 row(
@@ -265,6 +309,20 @@ def scenario3(row: Row, results: dict[str, Any], *, quick: bool, tmp: Path) -> N
                     out["burst_ratio_vs_bare"] = r
                     ok = "met" if r >= 0.5 else "MISSED"
                     row("3", "celery 2 workers: jobs/s / bare Celery tasks/s", f"{r:.2f}", f"{ok} (>= 0.5)")
+                    ours, theirs = rates["cpu_ms_per_job"], bare["cpu_ms_per_task"]
+                    row(
+                        "3",
+                        "CPU ms per job: API / Celery main / pool / PostgreSQL / Redis / client",
+                        " / ".join(
+                            f"{ours[k]:.2f}"
+                            for k in ("api", "celery_main", "celery_pool", "postgres", "redis", "client")
+                        ),
+                    )
+                    row(
+                        "3",
+                        "bare Celery, CPU ms per task: main / pool / Redis / client",
+                        " / ".join(f"{theirs[k]:.2f}" for k in ("celery_main", "celery_pool", "redis", "client")),
+                    )
                     big(row, out, c, server, worker, load, quick, tmp)
                     # Both sides after the same history (the big jobs wrote ~300 MB to PostgreSQL) and a
                     # checkpoint, two bursts each: one burst right after the big jobs read as low as 0.76.

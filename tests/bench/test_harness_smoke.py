@@ -5,6 +5,8 @@ The benchmarks themselves run on demand (``make bench``), never here.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
@@ -12,7 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
-from bench import baseline, payloads, pipeline, procs
+from bench import baseline, cpu, payloads, pipeline, procs
 from gpserver.api.params import parse_form
 from gpserver.gp.execution import invoke, read_environment
 from gpserver.gp.tool import ToolContext
@@ -75,3 +77,16 @@ def test_load_generator_against_the_bare_app(tmp_path: Path) -> None:
         server.stop()
     assert res["ok"] == 20 and res["errors"] == 0
     assert len(res["latencies"]) == 20 and res["rps"] > 0
+
+
+def test_cpu_meter_counts_a_process_cpu() -> None:
+    """The jobs bench's per-process CPU split: 0.2 s of CPU burnt here reads as ~200 ms."""
+    meter = cpu.Meter(lambda: {"me": [os.getpid()], "gone": [2**22 + 1]})
+    meter.start()
+    until = time.process_time() + 0.2
+    while time.process_time() < until:
+        pass
+    spent = meter.per(1)
+    assert 180 <= spent["me"] <= 1000
+    assert spent["gone"] == 0
+    assert os.getpid() in cpu.pids_named("pytest") or os.getpid() in cpu.pids_named("python")
