@@ -122,6 +122,9 @@ class JobSettings(BaseSettings):
         retention_hours: finished jobs and their files are deleted after this age.
         result_slice_bytes: a stored result larger than this is read and sent this many bytes at
             a time (``results/<param>``): the API holds one slice of it, never all of it.
+        result_copy_bytes: a job result at least this large is also written to the job's
+            directory by its worker, and ``results/<param>`` sends it from there when the API
+            sees the same directory (0: never).
     """
 
     model_config = _ENV
@@ -135,6 +138,7 @@ class JobSettings(BaseSettings):
     cancel_grace_seconds: float = Field(default=2.0, ge=0)
     retention_hours: float = Field(default=6.0, gt=0)
     result_slice_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+    result_copy_bytes: int = Field(default=1024 * 1024, ge=0)
 
 
 def _comma_list(value: Any) -> Any:

@@ -106,8 +106,8 @@ def test_buffer_project_addfield_jobs(stack: Stack) -> None:
 
 def test_a_large_result_is_streamed_whole(stack: Stack) -> None:
     """A result over the slice size (GPSERVER_RESULT_SLICE_BYTES: 1 MiB in these tests; 2.6 MB here)
-    is read and sent a slice at a time under one Content-Length; the document is the same as the
-    pretty and the re-projected readings of it."""
+    is read and sent a slice at a time under one Content-Length, from the worker's copy of it or from
+    the database; the document is the same as the pretty and the re-projected readings of it."""
     xs = 500_000 + 3_000 * np.arange(1_000, dtype=float)  # the service's maximumRecords
     fs = {
         "geometryType": "esriGeometryPoint",
@@ -135,6 +135,19 @@ def test_a_large_result_is_streamed_whole(stack: Stack) -> None:
     assert jsonp == b"/**/cb(" + resp.content + b");"
     lonlat = stack.http.get(url, params={"f": "json", "outSR": "4326"}).json()["value"]
     assert lonlat["spatialReference"]["wkid"] == 4326 and len(lonlat["features"]) == 1_000
+
+    # The worker also wrote it to the job's directory (over GPSERVER_RESULT_COPY_BYTES, 1 MiB), and
+    # those answers came from there; the jobs directory route does not serve it.
+    copies = stack.tmp / "jobs" / job / ".results"
+    (copy,) = copies.iterdir()
+    assert copy.read_bytes() == orjson.dumps(body["value"])
+    hidden = stack.http.get(f"/rest/directories/arcgisjobs/Jobs_gpserver/{job}/.results/{copy.name}")
+    assert hidden.status_code == 200 and hidden.json()["error"]["code"] == 400  # ArcGIS's error body
+    # Without the copy (an API that does not see the workers' directory) the database answers the same.
+    copy.unlink()
+    again = stack.http.get(url, params={"f": "json"})
+    assert again.content == resp.content
+    assert stack.http.get(url, params={"f": "json", "outSR": "4326"}).json()["value"] == lonlat
 
 
 def test_bad_input_is_an_immediate_error_and_creates_no_job(stack: Stack) -> None:

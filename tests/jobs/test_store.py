@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,8 +137,8 @@ def test_a_large_result_reads_back_in_slices(store: JobStore) -> None:
     job = store.claim(job_id)
     assert job is not None and store.finish(job_id, job.attempt, s.SUCCEEDED, job.messages, rows) == s.SUCCEEDED
     start = store.result_start(job_id, "out", 1_000_003)
-    assert start is not None
-    head, size = start
+    assert start is not None and start.copy is None  # no copies asked for (copy_bytes=0)
+    head, size = start.row, start.size
     assert size == len(value) and head == ResultRow("out", "GPFeatureRecordSetLayer", value[:1_000_003], False, True, 7)
     parts, at = [head.value], len(head.value)
     while at < size:
@@ -146,10 +148,47 @@ def test_a_large_result_reads_back_in_slices(store: JobStore) -> None:
         at += len(part)
     assert b"".join(parts) == value and len(parts) == 1 + 3  # 1,000,003 then 1.5 MB, 1.5 MB, the rest
     whole = store.result_start(job_id, "out", 10 << 20)
-    assert whole is not None and whole[0].value == value and whole[1] == size  # one read when it fits
+    assert whole is not None and whole.row.value == value and whole.size == size  # one read when it fits
     assert store.result_slice(job_id, "out", size, 10) == b""
     assert store.result_start(job_id, "nothing", 10) is None
     assert store.result_slice("j" + "0" * 32, "out", 0, 10) == b""
+
+
+def test_large_results_are_copied_to_the_job_directory(store: JobStore) -> None:
+    """Results of at least ``copy_bytes`` are written to ``<jobs_dir>/<id>/.results/`` by finish;
+    ``result_start`` then names the copy and reads none of the value from the database. A copy
+    without the stored length, or written by an attempt that did not succeed, is not used."""
+    store.copy_bytes = 1_000
+    small = ResultRow("small", "GPString", b'"x"')
+    value = bytes(range(256)) * 40 + b"tail"
+    big = ResultRow("out", "GPFeatureRecordSetLayer", value, has_z=True, count=3)
+    job_id = new(store)
+    stale = store.claim(job_id)
+    assert stale is not None and store.requeue_stale(utcnow() + timedelta(seconds=1)) == [job_id]
+    job = store.claim(job_id)
+    assert job is not None and job.attempt == stale.attempt + 1
+    assert store.finish(job_id, job.attempt, s.SUCCEEDED, job.messages, [small, big]) == s.SUCCEEDED
+    other = ResultRow("out", "GPFeatureRecordSetLayer", b"y" * len(value))
+    assert store.finish(job_id, stale.attempt, s.SUCCEEDED, stale.messages, [small, other]) is None  # fenced
+    folder = store.jobs_dir / job_id / ".results"
+    assert sorted(os.listdir(folder)) == [f"{stale.attempt}-1.json", f"{job.attempt}-1.json"]
+    start = store.result_start(job_id, "out", 10)
+    assert start is not None and start.copy == folder / f"{job.attempt}-1.json" and start.size == len(value)
+    assert start.row == replace(big, value=b"")  # not one byte of the value from the database
+    assert s.read_copy(start.copy, 0, 1 << 20) == value and s.read_copy(start.copy, 1_000, 7) == value[1_000:1_007]
+    assert store.result_start(job_id, "small", 10) == s.ResultStart(small, 3)  # too small to copy
+
+    start.copy.write_bytes(value[:-1])  # not the stored value: read from the database in slices
+    start = store.result_start(job_id, "out", 10)
+    assert start is not None and start.copy is None and (start.row.value, start.size) == (b"", len(value))
+    assert store.result_slice(job_id, "out", 0, 1 << 20) == value
+
+    store.copy_bytes = 0  # never
+    other_job = new(store)
+    job = store.claim(other_job)
+    assert job is not None and store.finish(other_job, job.attempt, s.SUCCEEDED, job.messages, [big]) == s.SUCCEEDED
+    assert not (store.jobs_dir / other_job).exists()
+    assert s.read_copy(folder / "missing.json", 0, 10) == b""
 
 
 def test_large_inputs_are_stored_while_validated_and_only_if_valid(store: JobStore) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import orjson
+from anyio import CapacityLimiter
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -37,7 +38,16 @@ from gpserver.gp.tool import Parameter, Tool
 from gpserver.gp.types import FULL, EncodeOptions, json_or_literal, parse_bool
 from gpserver.inputs import resolve_inputs, resolver_for, scratch_dir
 from gpserver.jobs.service import Jobs
-from gpserver.jobs.store import BASE_URL_KEY, CANCELLING, EXECUTING, SUCCEEDED, JobView, ResultRow, job_folder
+from gpserver.jobs.store import (
+    BASE_URL_KEY,
+    CANCELLING,
+    EXECUTING,
+    SUCCEEDED,
+    JobView,
+    ResultRow,
+    job_folder,
+    read_copy,
+)
 from gpserver.services.catalog import Service
 from gpserver.settings import Settings
 
@@ -267,27 +277,34 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
     start = await anyio.to_thread.run_sync(store.result_start, job_id, p.name, piece)
     if start is None:
         return job.call.answer({"paramName": p.name, "dataType": p.data_type, "value": None})
-    row, size = start
+    row, size = start.row, start.size
     have = len(row.value)
+    read = partial(read_copy, start.copy) if start.copy else partial(store.result_slice, job_id, p.name)
     if stored_as_is(row, opts) and fmt == "json":
         # The stored bytes go out between their envelope, never copied; a value over the slice size
-        # a slice at a time (GPSERVER_RESULT_SLICE_BYTES), each sent while the next is read.
+        # a slice at a time (GPSERVER_RESULT_SLICE_BYTES), each sent while the next is read; from
+        # the worker's copy of it when there is one (GPSERVER_RESULT_COPY_BYTES).
         head = dumps({"paramName": p.name, "dataType": row.data_type, "value": None})[: -len(b"null}")]
-        rest = Stream(size - have, partial(_slices, job, p.name, have, size, piece))
+        step = min(piece, _COPY_STEP) if start.copy else piece
+        rest = Stream(size - have, partial(_slices, read, have, size, step, job.call.state.sync_limiter))
         return render_parts([head, row.value, rest, b"}"], fmt, callback(job.call.params))
     if have < size:
-        more = await anyio.to_thread.run_sync(store.result_slice, job_id, p.name, have, size - have)
+        more = await anyio.to_thread.run_sync(read, have, size - have)
         row = replace(row, value=row.value + more)
     return await job.build(partial(_result_bytes, row, p, opts, fmt))
 
 
-async def _slices(job: JobCall, param: str, start: int, end: int, piece: int) -> AsyncIterator[bytes]:
-    """The stored value of ``param`` from ``start`` to ``end``, ``piece`` bytes at a time (off the loop)."""
-    store, limiter = job.jobs.store, job.call.state.sync_limiter
+# A result's copy on disk is read and sent this many bytes at a time (the page cache answers each
+# read in a few milliseconds, and sending one overlaps reading the next).
+_COPY_STEP = 8 * 1024 * 1024
+
+
+async def _slices(
+    read: Callable[[int, int], bytes], start: int, end: int, piece: int, limiter: CapacityLimiter
+) -> AsyncIterator[bytes]:
+    """The stored value from ``start`` to ``end``, ``piece`` bytes at a time (read off the loop)."""
     while start < end:
-        part = await anyio.to_thread.run_sync(
-            store.result_slice, job.view.id, param, start, min(piece, end - start), limiter=limiter
-        )
+        part = await anyio.to_thread.run_sync(read, start, min(piece, end - start), limiter=limiter)
         if not part:  # deleted meanwhile (retention): the response ends short, the connection closes
             return
         start += len(part)
@@ -382,6 +399,7 @@ async def job_file(folder: str, job_id: str, file: str, request: Request) -> Res
         raise _unknown_job(job_id)
     base = (jobs.store.jobs_dir / job_id).resolve()
     path = (base / file).resolve()
-    if base not in path.parents or not path.is_file():
+    hidden = any(part.startswith(".") for part in path.relative_to(base).parts) if base in path.parents else True
+    if hidden or not path.is_file():  # outside the job's directory, or its copies of results
         raise UnknownParameterError("Invalid URL", details=[f"File '{file[:80]}' does not exist"])
     return FileResponse(path, headers=VARY_ORIGIN)

@@ -28,7 +28,7 @@ def make_store(settings: Settings, *, pool_size: int | None = None) -> JobStore:
     inputs are validated (``JobStore.create``)."""
     size = pool_size if pool_size is not None else max(10, settings.api.sync_workers + 2)
     engine = EngineHolder(settings.storage.resolved_database_url(), pool_size=size)
-    return JobStore(engine, jobs_dir(settings))
+    return JobStore(engine, jobs_dir(settings), copy_bytes=settings.jobs.result_copy_bytes)
 
 
 def jobs_dir(settings: Settings) -> Path:

@@ -15,10 +15,11 @@ old attempt's heartbeats and results are refused.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +114,15 @@ class ClaimedJob:
     messages: list[dict[str, str]]
     time_limit: float
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResultStart:
+    """The start of one stored result (:meth:`JobStore.result_start`)."""
+
+    row: ResultRow  # its value: the first bytes of the stored value (none when ``copy`` is set)
+    size: int  # the stored value's length
+    copy: Path | None = None  # a file holding exactly the stored value
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,19 +242,57 @@ _GET = _Read.of(select(*_VIEW_COLUMNS).where(J.c.id == bindparam("b_id")))
 _RESULTS = _Read.of(select(*_RESULT_COLUMNS).where(R.c.job_id == bindparam("b_job")).order_by(R.c.position))
 _RESULT = _Read.of(select(*_RESULT_COLUMNS).where(*_ONE))
 # substr() of an uncompressed out-of-line value (STORAGE EXTERNAL) reads only the TOAST chunks it
-# covers; a value that fits is read as it is (substr() would copy it once more in the server).
+# covers; a value that fits is read as it is (substr() would copy it once more in the server); none
+# of a value that may have a copy on disk (b_copied), which its position and the job's attempt name.
 _RESULT_START = _Read.of(
     select(
         R.c.param,
         R.c.data_type,
-        case((func.length(R.c.value) <= _FIRST, R.c.value), else_=func.substr(R.c.value, 1, _FIRST)),
+        case(
+            (func.length(R.c.value) >= bindparam("b_copied"), func.substr(R.c.value, 1, 0)),
+            (func.length(R.c.value) <= _FIRST, R.c.value),
+            else_=func.substr(R.c.value, 1, _FIRST),
+        ),
         R.c.has_z,
         R.c.has_m,
         R.c.count,
         func.length(R.c.value),
-    ).where(*_ONE)
+        R.c.position,
+        J.c.attempts,
+    )
+    .select_from(R.join(J, J.c.id == R.c.job_id))
+    .where(*_ONE)
 )
 _RESULT_SLICE = _Read.of(select(func.substr(R.c.value, bindparam("b_from"), bindparam("b_size"))).where(*_ONE))
+
+
+# A job's copies of its large results, in its directory (JobStore.finish, JobStore.result_start).
+_COPIES = ".results"
+
+
+_NEVER = 1 << 62  # no stored value is this long
+
+
+def _copy_name(attempt: int, position: int) -> str:
+    """The file of the result at ``position`` written by ``attempt`` (a re-queued job's older
+    attempt, still running somewhere, never overwrites the copy of the attempt that succeeded)."""
+    return f"{attempt}-{position}.json"
+
+
+def _wait(copying: Future[None] | None) -> None:
+    if copying is not None:
+        copying.result()
+
+
+def read_copy(path: Path, start: int, size: int) -> bytes:
+    """``size`` bytes (fewer at the end) of a result's copy from offset ``start``; empty when it is
+    gone (the job deleted after the retention age)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            return fh.read(size)
+    except OSError:
+        return b""
 
 
 # Inputs above this size are inserted while they are validated (JobStore.create).
@@ -271,9 +319,10 @@ def _insert_while(conn: Connection, row: dict[str, Any], validate: Callable[[], 
 class JobStore:
     """Reads and conditional writes of job rows; each method is one short transaction."""
 
-    def __init__(self, engine: EngineHolder, jobs_dir: Path) -> None:
+    def __init__(self, engine: EngineHolder, jobs_dir: Path, *, copy_bytes: int = 0) -> None:
         self.engine = engine
         self.jobs_dir = jobs_dir
+        self.copy_bytes = copy_bytes  # results this large are also written to the job's directory
         self._claim_id: Executable | None = None  # built on first use (they depend on the dialect)
         self._claim_oldest: Executable | None = None
 
@@ -350,15 +399,35 @@ class JobStore:
             rows = _RESULT.rows(conn, {"b_job": job_id, "b_param": param})
         return ResultRow(*rows[0]) if rows else None
 
-    def result_start(self, job_id: str, param: str, first: int) -> tuple[ResultRow, int] | None:
+    def result_start(self, job_id: str, param: str, first: int) -> ResultStart | None:
         """One stored result with at most the ``first`` bytes of its value, and the value's length;
-        :meth:`result_slice` reads the rest (the API then never holds a large value whole)."""
+        :meth:`result_slice` reads the rest (the API then never holds a large value whole).
+
+        When the job's directory holds the copy its worker wrote of this value (results of at least
+        ``copy_bytes``; see :meth:`finish`) and it has the stored length, no byte of the value is
+        read from the database: the answer names the file. Smaller values, and any value of a job
+        without copies (small results, a worker on another machine), start in the same query."""
+        folder = self.jobs_dir / job_id / _COPIES
+        try:
+            copies = set(os.listdir(folder))
+        except OSError:
+            copies = set()
+        copied = self.copy_bytes if copies and self.copy_bytes else _NEVER
+        bound = {"b_job": job_id, "b_param": param, "b_first": first, "b_copied": copied}
         with self.engine.autocommit().connect() as conn:
-            rows = _RESULT_START.rows(conn, {"b_job": job_id, "b_param": param, "b_first": first})
+            rows = _RESULT_START.rows(conn, bound)
         if not rows:
             return None
-        *row, size = rows[0]
-        return ResultRow(*row), size
+        *values, size, position, attempt = rows[0]
+        row = ResultRow(*values)
+        name = _copy_name(attempt, position)
+        if name in copies:
+            try:
+                if (folder / name).stat().st_size == size:
+                    return ResultStart(row, size, folder / name)
+            except OSError:
+                pass
+        return ResultStart(row, size)
 
     def result_slice(self, job_id: str, param: str, start: int, size: int) -> bytes:
         """``size`` bytes (fewer at the end) of a stored value, from offset ``start``; empty when
@@ -463,8 +532,16 @@ class JobStore:
         """End a running attempt; a job cancelled meanwhile ends cancelled. The final status, or ``None``.
 
         One statement on PostgreSQL (the results are inserted by the same statement, so a client
-        that sees the job succeeded finds its results); a transaction on SQLite.
+        that sees the job succeeded finds its results); a transaction on SQLite. Copies of large
+        results (:meth:`_write_copies`) are written by a helper thread meanwhile and are in place
+        before the commit.
         """
+        big = [(i, r.value) for i, r in enumerate(results) if 0 < self.copy_bytes <= len(r.value)]
+        copying = (
+            helper_pool("copies", 4).submit(self._write_copies, job_id, attempt, big)
+            if status == SUCCEEDED and big
+            else None
+        )
         cancelled = [*messages, msg(INFO, "Cancel complete.")]
         bound = {
             "b_id": job_id,
@@ -489,16 +566,33 @@ class JobStore:
         if self.engine.get().dialect.name == "postgresql":
             for i, r in enumerate(rows):
                 bound.update({f"r{i}_{name}": value for name, value in r.items()})
-            with self.engine.autocommit().begin() as conn:
+            with (self.engine.get() if copying else self.engine.autocommit()).begin() as conn:
                 row = conn.execute(_finish_with(len(rows)), bound).first()
+                _wait(copying)
             return None if row is None else str(row.status)
         with self.engine.get().begin() as conn:
             row = conn.execute(_FINISH, bound).first()
-            if row is None:
-                return None
-            if row.status == SUCCEEDED and rows:
+            if row is not None and row.status == SUCCEEDED and rows:
                 conn.execute(insert(R), [{"job_id": job_id, **r} for r in rows])
-        return str(row.status)
+            _wait(copying)
+        return None if row is None else str(row.status)
+
+    def _write_copies(self, job_id: str, attempt: int, values: Sequence[tuple[int, bytes]]) -> None:
+        """The values of results of at least ``copy_bytes`` (by position) also go to
+        ``<jobs_dir>/<jobId>/.results/``, each renamed into place once written whole. The database
+        stays the record; a copy only spares the API reading tens of megabytes back from it. A copy
+        that cannot be written is skipped (logged)."""
+        folder = self.jobs_dir / job_id / _COPIES
+        for position, value in values:
+            path = folder / _copy_name(attempt, position)
+            part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")  # a retried finish writes its own
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                part.write_bytes(value)
+                os.replace(part, path)
+            except OSError:
+                log.exception("could not write the copy of a result of job %s", job_id)
+                part.unlink(missing_ok=True)
 
     def fail_submitted(self, job_id: str, reason: str) -> None:
         """A job that could not be queued ends failed."""
