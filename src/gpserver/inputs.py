@@ -342,11 +342,12 @@ def scratch_dir(data_dir: Path, prefix: str) -> Path:
 
 def may_read(params: Mapping[str, object]) -> bool:
     """True when a request value may name data to read (a file part, a URL, an uploaded item):
-    resolving it may then wait on the disk or the network."""
+    resolving it may then wait on the disk or the network. A file input may be a bare address
+    (``https://host/data.csv``), not only ``{"url": ...}``."""
     if any(not isinstance(value, str) for value in params.values()):
         return True
     text = "".join(cast(Iterable[str], params.values())).lower()
-    return "url" in text or "itemid" in text
+    return "url" in text or "itemid" in text or "://" in text
 
 
 def resolver_for(settings: Settings, service: str, work_dir: Path, **extra: Any) -> Resolver:

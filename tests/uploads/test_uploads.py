@@ -289,3 +289,21 @@ def test_job_helpers_check_offline_then_resolve(client: TestClient, tmp_path: Pa
         resolver.close()
     decoded = decode_inputs(Buffer, resolved)
     assert isinstance(decoded, BufferInputs) and len(decoded.in_features) == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "reads"),
+    [
+        ({"in_features": '{"features": [{"geometry": {"x": 1, "y": 2}}]}', "f": "json"}, False),
+        ({"in_features": '{"URL": "https://host/FeatureServer/0"}'}, True),
+        ({"in_file": '{"itemID": "i0123456789abcdef"}'}, True),
+        ({"in_file": "https://host/data.csv"}, True),  # a file input may be a bare address
+        ({"in_file": "HTTP://host/data.csv"}, True),
+        ({"note": "a plain string"}, False),
+    ],
+)
+def test_may_read_flags_every_reference(params: dict[str, str], reads: bool) -> None:
+    """Small executes of bounded tools run on the event loop only when nothing is to be read."""
+    from gpserver.inputs import may_read
+
+    assert may_read(params) is reads
