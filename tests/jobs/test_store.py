@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -152,6 +153,52 @@ def test_a_large_result_reads_back_in_slices(store: JobStore) -> None:
     assert store.result_slice(job_id, "out", size, 10) == b""
     assert store.result_start(job_id, "nothing", 10) is None
     assert store.result_slice("j" + "0" * 32, "out", 0, 10) == b""
+
+
+def test_get_async_reads_what_get_reads(store: JobStore) -> None:
+    """Polls read a job's status on the event loop (PostgreSQL: an asyncio connection; SQLite: a
+    worker thread): the same view as the blocking read, from any event loop."""
+    job_id = new(store)
+    job = store.claim(job_id)
+    assert job is not None and store.finish(job_id, job.attempt, s.SUCCEEDED, [*job.messages, s.msg(s.INFO, "é")])
+    for _ in range(2):  # two event loops: the second starts afresh
+        view = asyncio.run(store.get_async(job_id))
+        assert view == store.get(job_id) and view is not None
+        assert view.status == s.SUCCEEDED and view.messages[-1]["description"] == "é"
+        assert view.finished is not None and view.finished.utcoffset() == timedelta(0)
+    assert asyncio.run(store.get_async("j" + "0" * 32)) is None
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (psycopg URL), dropped afterwards."""
+    for url in _pg_database():
+        upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        yield url
+
+
+async def _statuses_around_a_server_kill(store: JobStore, job_id: str, admin_url: str) -> list[str | None]:
+    import psycopg
+
+    seen = [v.status if (v := await store.get_async(job_id)) else None]
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    seen += [v.status if (v := await store.get_async(job_id)) else None for _ in range(3)]
+    return seen
+
+
+def test_get_async_replaces_a_connection_closed_by_the_server(pg_url: str, tmp_path: Path) -> None:
+    """A kept asyncio connection the server closed (a restart) is replaced on the next read."""
+    store = JobStore(EngineHolder(pg_url.replace("postgresql://", "postgresql+psycopg://", 1)), tmp_path)
+    try:
+        job_id = new(store)
+        assert asyncio.run(_statuses_around_a_server_kill(store, job_id, pg_url)) == [s.SUBMITTED] * 4
+    finally:
+        store.dispose()
 
 
 def test_large_results_are_copied_to_the_job_directory(store: JobStore) -> None:

@@ -85,7 +85,7 @@ class JobCall:
         if not _JOB_ID.fullmatch(job_id):
             raise _unknown_job(job_id)
         jobs = await call.jobs()
-        view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
+        view = await jobs.store.get_async(job_id)
         if view is None or view.service != svc.path or view.task != name:
             raise _unknown_job(job_id)
         if not may_see_job(svc, view.owner, call.principal):
@@ -394,7 +394,7 @@ async def job_file(folder: str, job_id: str, file: str, request: Request) -> Res
     if svc is None or not _JOB_ID.fullmatch(job_id):
         raise _unknown_job(job_id)
     authorize(svc, principal)  # from the folder alone: says nothing about the job
-    view = await anyio.to_thread.run_sync(jobs.store.get, job_id)
+    view = await jobs.store.get_async(job_id)
     if view is None or view.service != svc.path or not may_see_job(svc, view.owner, principal):
         raise _unknown_job(job_id)
     base = (jobs.store.jobs_dir / job_id).resolve()

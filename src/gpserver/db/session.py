@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
@@ -130,3 +134,63 @@ class EngineHolder:
                 if engine is not None:
                     engine.dispose()
         self._engine = self._auto = None
+
+
+class AsyncReads:
+    """Statements read on the event loop through psycopg's asyncio connections (PostgreSQL with
+    psycopg only): the API's hottest read, a job's status on every poll, then costs no hand-off to
+    a worker thread and back (~0.2 ms of CPU a poll, more than the query itself).
+
+    At most ``size`` connections, made on first use and kept; one that fails or whose read is
+    cancelled is closed, and a kept one found closed (a server restart) is replaced once. They
+    belong to the event loop that made them: another loop (a test client's) starts afresh."""
+
+    def __init__(self, url: str, *, size: int = 4) -> None:
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.size = size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(size)
+
+    @staticmethod
+    def usable(url: str) -> bool:
+        """True for a PostgreSQL URL with the psycopg driver."""
+        parsed = make_url(url)
+        return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """The rows of ``sql`` (psycopg's ``%(name)s`` placeholders) through a binary cursor."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self.close()
+            self._loop, self._slots = loop, asyncio.Semaphore(self.size)
+        async with self._slots:
+            for attempt in (1, 2):
+                kept = bool(self._idle)
+                conn = self._idle.pop() if kept else await self._connect()
+                try:
+                    async with conn.cursor(binary=True) as cur:
+                        await cur.execute(sql, params)
+                        rows = await cur.fetchall()
+                except psycopg.OperationalError:
+                    conn.pgconn.finish()
+                    if kept and attempt == 1:
+                        continue  # closed while kept: once more on a new connection
+                    raise
+                except BaseException:  # cancelled mid-read, or worse: the connection's state is unknown
+                    conn.pgconn.finish()
+                    raise
+                self._idle.append(conn)
+                return rows
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        set_json_loads(orjson.loads, conn)  # as SQLAlchemy's engines read JSON
+        return conn
+
+    def close(self) -> None:
+        """Close the kept connections (no event loop needed)."""
+        while self._idle:
+            conn = self._idle.pop()  # held while closed: a connection deleted open warns
+            conn.pgconn.finish()

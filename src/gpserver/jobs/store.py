@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import anyio
 import orjson
 from sqlalchemy import (
     Connection,
@@ -48,7 +49,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import Select
 
 from gpserver.db.models import Job, JobResult
-from gpserver.db.session import EngineHolder
+from gpserver.db.session import AsyncReads, EngineHolder
 from gpserver.threads import helper_pool
 
 log = logging.getLogger(__name__)
@@ -295,6 +296,13 @@ def read_copy(path: Path, start: int, size: int) -> bytes:
         return b""
 
 
+def _view(rows: Sequence[Sequence[Any]]) -> JobView | None:
+    if not rows:
+        return None
+    *head, created, started, finished = rows[0]
+    return JobView(*head, *(None if t is None else t.astimezone(UTC) for t in (created, started, finished)))
+
+
 # Inputs above this size are inserted while they are validated (JobStore.create).
 _OVERLAP_BYTES = 64 * 1024
 
@@ -323,6 +331,7 @@ class JobStore:
         self.engine = engine
         self.jobs_dir = jobs_dir
         self.copy_bytes = copy_bytes  # results this large are also written to the job's directory
+        self._aio = AsyncReads(engine.url) if AsyncReads.usable(engine.url) else None
         self._claim_id: Executable | None = None  # built on first use (they depend on the dialect)
         self._claim_oldest: Executable | None = None
 
@@ -374,13 +383,16 @@ class JobStore:
         return JobView(job_id, service, task, SUBMITTED, messages, None, owner, now, None, None)
 
     def get(self, job_id: str) -> JobView | None:
-        """The job, without its inputs (the statement every poll makes)."""
+        """The job, without its inputs."""
         with self.engine.autocommit().connect() as conn:
-            rows = _GET.rows(conn, {"b_id": job_id})
-        if not rows:
-            return None
-        *head, created, started, finished = rows[0]
-        return JobView(*head, *(None if t is None else t.astimezone(UTC) for t in (created, started, finished)))
+            return _view(_GET.rows(conn, {"b_id": job_id}))
+
+    async def get_async(self, job_id: str) -> JobView | None:
+        """:meth:`get` from the event loop (the statement every poll makes): on PostgreSQL read
+        there by an asyncio connection, elsewhere in a worker thread."""
+        if self._aio is None:
+            return await anyio.to_thread.run_sync(self.get, job_id)
+        return _view(await self._aio.rows(_GET.sql, {**_GET.fixed, "b_id": job_id}))
 
     def inputs(self, job_id: str) -> dict[str, Any] | None:
         """The submitted request values."""
@@ -722,6 +734,8 @@ class JobStore:
     def dispose(self) -> None:
         """Close this process's connections."""
         self.engine.dispose()
+        if self._aio is not None:
+            self._aio.close()
 
 
 # Key of a job's stored inputs holding the submitting request's context root URL (a colon keeps it
