@@ -112,10 +112,16 @@ def burst(load: Any, server: procs.Server, body_file: Path, n: int, groups: cpu.
             }
         )
         rates[f"c{conc}"] = res["rps"]
+        rates[f"c{conc}_polls_per_job"] = res["polls_per_job"]
         if meter is not None:
             spent[f"c{conc}"] = meter.per(n)
-    best = max(rates, key=rates.__getitem__)
-    return {**rates, "best": rates[best], **({"cpu_ms_per_job": spent[best]} if spent else {})}
+    best = max(BURST_CONCURRENCY, key=lambda c: rates[f"c{c}"])
+    return {
+        **rates,
+        "best": rates[f"c{best}"],
+        "best_polls_per_job": rates[f"c{best}_polls_per_job"],
+        **({"cpu_ms_per_job": spent[f"c{best}"]} if spent else {}),
+    }
 
 
 def bare_celery(n_lat: int, n_burst: int, tmp: Path) -> dict[str, Any]:

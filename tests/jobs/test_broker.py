@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from uuid import uuid4
 
 import redis
 
 from gpserver.jobs.celery_app import RedisTransport, create_celery
-from gpserver.jobs.runners import RUN_JOB
+from gpserver.jobs.runners import RUN_JOB, CeleryRunner
 from tests.conftest import REDIS_URL, make_settings, require
 
 
@@ -24,9 +25,11 @@ def test_redis_messages_share_one_client_and_all_arrive(tmp_path: Path) -> None:
             assert channel._create_client() is channel._create_client()
             assert channel._create_client(asynchronous=True) is not channel._create_client()
         ids = [f"j{uuid4().hex}" for _ in range(3)]
-        for job_id in ids:
-            app.send_task(RUN_JOB, args=[job_id], task_id=job_id)
+        for job_id in ids:  # as the API queues a job: nothing declared, the queue never declared here
+            CeleryRunner(app).submit(job_id)
         assert queued.llen(queue) == 3
+        bodies = [json.loads(m) for m in reversed(queued.lrange(queue, 0, -1))]
+        assert [(b["headers"]["task"], b["headers"]["id"]) for b in bodies] == [(RUN_JOB, i) for i in ids]
     finally:
         queued.delete(queue)
         app.close()

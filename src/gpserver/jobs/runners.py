@@ -176,10 +176,18 @@ class CeleryRunner:
 
     def submit(self, job_id: str) -> None:
         """Send the job's id to the broker."""
-        # The reprs given, not computed (Celery's saferepr walks the arguments for its logs), and
-        # no parent task to look up: a submit is never sent from inside a task.
+        # The reprs given, not computed (Celery's saferepr walks the arguments for its logs); no
+        # parent task to look up (a submit is never sent from inside a task); nothing declared
+        # (~0.1 ms of CPU a submit): Celery sends to its direct default exchange as to the nameless
+        # one, which every transport delivers to the queue of that name without a binding.
         self.celery.send_task(
-            RUN_JOB, args=[job_id], task_id=job_id, argsrepr=f"['{job_id}']", kwargsrepr="{}", add_to_parent=False
+            RUN_JOB,
+            args=[job_id],
+            task_id=job_id,
+            argsrepr=f"['{job_id}']",
+            kwargsrepr="{}",
+            add_to_parent=False,
+            declare=[],
         )
 
     def terminate(self, job_id: str) -> None:
