@@ -158,8 +158,9 @@ class AsyncReads:
         parsed = make_url(url)
         return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
 
-    async def rows(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        """The rows of ``sql`` (psycopg's ``%(name)s`` placeholders) through a binary cursor."""
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> tuple[list[Any], Sequence[Any] | None]:
+        """The rows of ``sql`` (psycopg's ``%(name)s`` placeholders) through a binary cursor, and
+        the cursor's description of their columns."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self.close()
@@ -172,6 +173,7 @@ class AsyncReads:
                     async with conn.cursor(binary=True) as cur:
                         await cur.execute(sql, params)
                         rows = await cur.fetchall()
+                        described = cur.description
                 except psycopg.OperationalError:
                     conn.pgconn.finish()
                     if kept and attempt == 1:
@@ -181,7 +183,7 @@ class AsyncReads:
                     conn.pgconn.finish()
                     raise
                 self._idle.append(conn)
-                return rows
+                return rows, described
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
