@@ -243,7 +243,11 @@ def _result_processors(query: ExecutableReturnsRows, description: Sequence[Any])
 
 # The statements of a job's hot path (submit, poll, claim, finish), built once: only their bound
 # values change. Values of the SET clause are bound as ``b_*`` (plain column names are reserved there).
-_INSERT = insert(J)
+# A new job: the columns JobStore.create writes, bound as b_<column>.
+_NEW_COLUMNS = ("id", "service", "task", "status", "owner", "inputs", "messages", "time_limit", "attempts", "created")
+_INSERT = _Statement(
+    insert(J).values({c: bindparam(f"b_{c}", type_=J.c[c].type) for c in _NEW_COLUMNS}).returning(J.c.id)
+)
 _OURS = (J.c.id == bindparam("b_id"), J.c.attempts == bindparam("b_attempt"))
 _HEARTBEAT = _Statement(
     update(J)
@@ -364,7 +368,7 @@ def _insert_while(conn: Connection, row: dict[str, Any], validate: Callable[[], 
     roll back if either raised (``validate``'s error wins)."""
     trans = conn.begin()
     try:
-        pending = helper_pool("insert", 8).submit(conn.execute, _INSERT, row)
+        pending = helper_pool("insert", 8).submit(_INSERT.rows, conn, row)
         try:
             validate()
         finally:
@@ -410,18 +414,8 @@ class JobStore:
         now = utcnow()
         messages = [msg(INFO, "Submitted.")]
         job_id = new_job_id()
-        row = {
-            "id": job_id,
-            "service": service,
-            "task": task,
-            "status": SUBMITTED,
-            "owner": owner,
-            "inputs": inputs,
-            "messages": messages,
-            "time_limit": time_limit,
-            "attempts": 0,
-            "created": now,
-        }
+        values = (job_id, service, task, SUBMITTED, owner, inputs, messages, time_limit, 0, now)
+        row = {f"b_{c}": v for c, v in zip(_NEW_COLUMNS, values, strict=True)}
         engine = self.engine.get()
         large = sum(len(v) for v in inputs.values() if isinstance(v, str)) > _OVERLAP_BYTES
         if validate is not None and large and engine.dialect.name == "postgresql":
@@ -431,7 +425,7 @@ class JobStore:
             if validate is not None:
                 validate()
             with self.engine.autocommit().begin() as conn:
-                conn.execute(_INSERT, row)
+                _INSERT.rows(conn, row)
         return JobView(job_id, service, task, SUBMITTED, messages, None, owner, now, None, None)
 
     def get(self, job_id: str) -> JobView | None:
