@@ -494,6 +494,25 @@ def test_record_set() -> None:
     }
 
 
+def test_features_without_attributes_get_a_dict_each() -> None:
+    """Absent, null, empty (or other empty JSON) attributes decode as an empty dict of each
+    feature's own, which a tool may fill; real attributes are kept as they are."""
+    kept = {"A": 1}
+    raw = {
+        "geometryType": POINT,
+        "features": [
+            {"geometry": {"x": 1, "y": 2}},
+            {"geometry": {"x": 1, "y": 2}, "attributes": None},
+            {"geometry": {"x": 1, "y": 2}, "attributes": {}},
+            {"geometry": {"x": 1, "y": 2}, "attributes": []},
+            {"geometry": {"x": 1, "y": 2}, "attributes": kept},
+        ],
+    }
+    fs = decode_feature_set(raw, param="p")
+    assert fs.attributes == [{}, {}, {}, {}, {"A": 1}] and fs.attributes[4] is kept
+    assert len({id(a) for a in fs.attributes}) == 5
+
+
 @pytest.mark.parametrize(
     ("obj", "reason"),
     [
