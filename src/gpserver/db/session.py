@@ -187,7 +187,7 @@ class AsyncReads:
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=10)
         set_json_loads(orjson.loads, conn)  # as SQLAlchemy's engines read JSON
         return conn
 
