@@ -20,21 +20,29 @@ from gpserver.errors import PermissionDeniedError, TokenRequiredError
 from gpserver.services.catalog import Service
 
 log = logging.getLogger(__name__)
-_BEARER_HEADERS = ("x-esri-authorization", "authorization")
+_BEARER_HEADERS = (b"x-esri-authorization", b"authorization")
+_TOKEN_HEADERS = (*_BEARER_HEADERS, b"cookie")
 
 
 def token_of(request: Request, params: dict[str, Any]) -> str | None:
-    """The token sent with a request, if any (never logged: see ``gpserver.auth.redact``)."""
+    """The token sent with a request, if any (never logged: see ``gpserver.auth.redact``): the
+    ``token`` parameter, else a bearer header, else the ``agstoken`` cookie."""
     raw = params.get("token")
     if isinstance(raw, list):
         raw = raw[-1] if raw else None
     if isinstance(raw, str) and raw.strip():
         return raw.strip()
+    found: dict[bytes, bytes] = {}  # the first of each (one pass over the raw headers)
+    for name, value in request.scope["headers"]:
+        if name in _TOKEN_HEADERS and name not in found:
+            found[name] = value
+    if not found:
+        return None
     for header in _BEARER_HEADERS:
-        scheme, _, credentials = request.headers.get(header, "").strip().partition(" ")
+        scheme, _, credentials = found.get(header, b"").decode("latin-1").strip().partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
-    cookie = request.cookies.get("agstoken", "").strip()
+    cookie = request.cookies.get("agstoken", "").strip() if b"cookie" in found else ""
     return cookie or None
 
 

@@ -103,7 +103,8 @@ def _execute(
     with files.session(params) as (resolver, out), Keeping(garbage):
         ctx = ToolContext(env=env, output_dir=out.path)
         opts = replace(opts, max_records=svc.config.maximum_records, file_url=out.url_for)
-        results = invoke(tool, resolve_inputs(tool, params, resolver=resolver), ctx, opts, limits)
+        raw = dict(params) if resolver is None else resolve_inputs(tool, params, resolver=resolver)
+        results = invoke(tool, raw, ctx, opts, limits)
     messages, _ = ctx.snapshot()
     body = dumps({"results": results, "messages": messages}, fmt)
     garbage.append(results)
