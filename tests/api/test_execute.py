@@ -178,6 +178,21 @@ def test_buffer_env_out_sr(client: TestClient) -> None:
     assert ring[:, 1].mean() == pytest.approx(lat, abs=1e-4)
 
 
+def test_parameter_names_match_in_any_case(client: TestClient) -> None:
+    """Inputs and request options are found whatever the case of their names, the exact name first."""
+    body = execute(
+        client,
+        "Buffer",
+        IN_FEATURES=points([(500000, 4000000)], 32633),
+        Buffer_Distance_Or_Field={"distance": 100, "units": "esriMeters"},
+        buffer_distance_or_field={"distance": 50, "units": "esriMeters"},  # the exact name wins
+        ENV__OUTSR="4326",
+    )
+    value = result(body, "out_feature_class")
+    assert value["spatialReference"]["wkid"] == 4326
+    assert value["features"][0]["attributes"]["BUFF_DIST"] == 50
+
+
 def test_project_matches_pyproj(client: TestClient) -> None:
     coords = [(-117.19, 34.05), (2.35, 48.85), (151.2, -33.86)]
     body = execute(client, "Project", in_dataset=points(coords, 4326), out_coor_system={"wkid": 3857})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,10 +107,11 @@ def decode_inputs(tool: type[AnyTool], params: Mapping[str, object], limits: Inp
     limits = _process_limits if limits is None else limits
     values: dict[str, Any] = {}
     problems: list[str] = []
+    get = _lookups(params)
     for param in tool.parameters():
         if param.direction != "input":
             continue
-        raw = lookup(params, param.name)
+        raw = get(param.name)
         if _is_empty(raw):
             if param.required:
                 problems.append(f"Missing required parameter '{param.name}'")
@@ -172,15 +173,32 @@ def _filters(param: Parameter, value: Any) -> None:
         )
 
 
+def _lookups(params: Mapping[str, object]) -> Callable[[str], object | None]:
+    """:func:`lookup` for many names of one request, the keys lowered once (most names asked for
+    are absent, and each absent one made :func:`lookup` lower every key)."""
+    lowered: dict[str, str] = {}
+    for key in params:
+        lowered.setdefault(key.lower(), key)
+
+    def get(name: str) -> object | None:
+        if name in params:
+            return params[name]
+        key = lowered.get(name.lower())
+        return None if key is None else params[key]
+
+    return get
+
+
 def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeOptions]:
     """``env:outSR``, ``env:processSR``, ``context``, ``returnZ``/``returnM``/``returnFeatureCollection``."""
-    context = lookup(params, "context")
+    get = _lookups(params)
+    context = get("context")
     ctx_obj = json_or_literal(context) if not _is_empty(context) else {}
     if not isinstance(ctx_obj, dict):
         raise InvalidParameterError("Invalid value for parameter 'context'", details=["expected a JSON object"])
 
     def sr(name: str, ctx_key: str) -> SpatialReference | None:
-        raw = lookup(params, name)
+        raw = get(name)
         if _is_empty(raw):
             raw = ctx_obj.get(ctx_key)
         return None if _is_empty(raw) else SpatialReference.from_json(json_or_literal(raw), param=name)
@@ -189,10 +207,10 @@ def read_environment(params: Mapping[str, object]) -> tuple[Environment, EncodeO
     env = Environment(out_sr=out_sr or process_sr, process_sr=process_sr, extent=ctx_obj.get("extent"))
     opts = EncodeOptions(
         out_sr=env.out_sr,
-        return_z=parse_bool(lookup(params, "returnZ")),
-        return_m=parse_bool(lookup(params, "returnM")),
-        feature_collection=parse_bool(lookup(params, "returnFeatureCollection")),
-        column_names=parse_bool(lookup(params, "returnColumnName")),
+        return_z=parse_bool(get("returnZ")),
+        return_m=parse_bool(get("returnM")),
+        feature_collection=parse_bool(get("returnFeatureCollection")),
+        column_names=parse_bool(get("returnColumnName")),
     )
     return env, opts
 
