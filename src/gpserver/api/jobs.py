@@ -290,6 +290,8 @@ async def job_result(service: str, task: str, job_id: str, param: str, request: 
         return render_parts([head, row.value, rest, b"}"], fmt, callback(job.call.params))
     if have < size:
         more = await anyio.to_thread.run_sync(read, have, size - have)
+        if len(more) != size - have:  # deleted meanwhile (retention)
+            raise _unknown_job(job_id)
         row = replace(row, value=row.value + more)
     return await job.build(partial(_result_bytes, row, p, opts, fmt))
 

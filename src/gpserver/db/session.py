@@ -142,7 +142,8 @@ class AsyncReads:
     a worker thread and back (~0.2 ms of CPU a poll, more than the query itself).
 
     At most ``size`` connections, made on first use and kept; one that fails or whose read is
-    cancelled is closed, and a kept one found closed (a server restart) is replaced once. They
+    cancelled is closed, and when a kept one is found closed (a server restart) the kept ones are
+    dropped and the read is made once more on a new connection. They
     belong to the event loop that made them: another loop (a test client's) starts afresh."""
 
     def __init__(self, url: str, *, size: int = 4) -> None:
@@ -167,7 +168,7 @@ class AsyncReads:
             self._loop, self._slots = loop, asyncio.Semaphore(self.size)
         async with self._slots:
             for attempt in (1, 2):
-                kept = bool(self._idle)
+                kept = attempt == 1 and bool(self._idle)
                 conn = self._idle.pop() if kept else await self._connect()
                 try:
                     async with conn.cursor(binary=True) as cur:
@@ -176,8 +177,9 @@ class AsyncReads:
                         described = cur.description
                 except psycopg.OperationalError:
                     conn.pgconn.finish()
-                    if kept and attempt == 1:
-                        continue  # closed while kept: once more on a new connection
+                    if kept:  # closed while kept (a restart closes the others too): once more, anew
+                        self.close()
+                        continue
                     raise
                 except BaseException:  # cancelled mid-read, or worse: the connection's state is unknown
                     conn.pgconn.finish()
