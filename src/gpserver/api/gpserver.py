@@ -44,8 +44,10 @@ async def execute(service: str, task: str, request: Request) -> Response:
         )
     files = request_files(request, svc, call.principal)
     garbage: list[Any] = []
-    run = partial(_execute, svc, tool, call.params, call.fmt, files, input_limits(call.state.settings), garbage)
-    if tool.bounded and _small(call.params):
+    plain = _small(call.params)
+    limits = input_limits(call.state.settings)
+    run = partial(_execute, svc, tool, call.params, call.fmt, files, limits, garbage, resolve=not plain)
+    if tool.bounded and plain:
         return call.answer_bytes(run())
     # The parsed inputs and encoded results (tens of thousands of objects) are freed once the answer
     # is sent, not before: their deallocation was 5-8 ms of a 10,000-feature answer's latency.
@@ -94,13 +96,16 @@ def _execute(
     files: RequestFiles,
     limits: InputLimits,
     garbage: list[Any],
+    *,
+    resolve: bool,
 ) -> bytes:
-    """Resolve URL/itemID inputs, decode, run, encode and serialise (off the event loop unless small).
+    """Resolve URL/itemID inputs (unless ``resolve`` is false: a short request naming nothing to
+    read), decode, run, encode and serialise (off the event loop unless small).
 
     The encoded results and the parsed JSON of large inputs are left in ``garbage`` for the caller
     to free when it likes."""
     env, opts = read_environment(params)
-    with files.session(params) as (resolver, out), Keeping(garbage):
+    with files.session(params, resolve=resolve) as (resolver, out), Keeping(garbage):
         ctx = ToolContext(env=env, output_dir=out.path)
         opts = replace(opts, max_records=svc.config.maximum_records, file_url=out.url_for)
         raw = dict(params) if resolver is None else resolve_inputs(tool, params, resolver=resolver)

@@ -21,7 +21,7 @@ from gpserver.api.render import output_format, render
 from gpserver.api.routing import Routes
 from gpserver.auth.users import Principal
 from gpserver.errors import InvalidRequestError, LimitExceededError, NotFoundError
-from gpserver.inputs import Resolver, ResultReader, may_read, scratch_dir
+from gpserver.inputs import Resolver, ResultReader, scratch_dir
 from gpserver.net.fetch import Fetcher
 from gpserver.outputs import OutputArea, OutputDir
 from gpserver.services.catalog import Service
@@ -101,11 +101,11 @@ class RequestFiles:
     uploads: bool = True
 
     @contextmanager
-    def session(self, params: Params) -> Iterator[tuple[Resolver | None, OutputDir]]:
-        """A resolver with a temporary work directory (none when no value may name data to read:
-        see ``may_read``), and a fresh output directory; multipart file parts of ``params`` are
-        closed at the end."""
-        if not may_read(params):
+    def session(self, params: Params, *, resolve: bool = True) -> Iterator[tuple[Resolver | None, OutputDir]]:
+        """A resolver with a temporary work directory (none without ``resolve``: the caller knows
+        no value names data to read), and a fresh output directory; multipart file parts of
+        ``params`` are closed at the end."""
+        if not resolve:
             yield None, self.files.outputs.new(self.base)
             return
         settings = self.files.settings
