@@ -18,8 +18,9 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any, cast
 
 import anyio
 import orjson
+import psycopg
 from sqlalchemy import (
     Connection,
     String,
@@ -193,19 +195,27 @@ class _Statement:
     def rows(self, conn: Connection, bound: dict[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows for the values ``bound`` (within ``conn``'s transaction, if any). A statement
         that finds the connection gone invalidates it, as SQLAlchemy does: the next one reconnects."""
-        if not (conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"):
+        if not _on_psycopg(conn):
             return conn.execute(self.query, bound).all()
-        driver: Any = conn.connection.driver_connection
-        try:
-            with driver.cursor(binary=True) as cur:
+        with _driver_cursor(conn) as cur:
+            cur.execute(self.sql, self.values(bound))
+            rows: list[Any] = cur.fetchall()
+            return self.processed(rows, cur.description)
+
+    def rows_while(self, conn: Connection, bound: dict[str, Any], work: Callable[[], None]) -> None:
+        """Run the statement for the values ``bound`` while ``work`` runs here: on PostgreSQL it
+        is sent first, in pipeline mode, and the server executes it meanwhile (its outcome is read
+        after ``work``, whose error wins); elsewhere ``work`` runs first. Within ``conn``'s
+        transaction."""
+        if not (_on_psycopg(conn) and _PIPELINE):
+            work()
+            self.rows(conn, bound)
+            return
+        with _driver_cursor(conn) as cur:
+            with cur.connection.pipeline():
                 cur.execute(self.sql, self.values(bound))
-                rows: list[Any] = cur.fetchall()
-                described = cur.description
-        except Exception as error:
-            if conn.dialect.is_disconnect(cast(Any, error), driver, None):  # it checks for a driver error
-                conn.invalidate(error)
-            raise
-        return self.processed(rows, described)
+                work()
+            cur.fetchall()
 
     def values(self, bound: dict[str, Any]) -> dict[str, Any]:
         """The driver's parameters for the values ``bound``."""
@@ -225,6 +235,27 @@ class _Statement:
             for i, process in self._results:
                 row[i] = process(row[i])
         return processed
+
+
+def _on_psycopg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+_PIPELINE = psycopg.Pipeline.is_supported()  # libpq 14+
+
+
+@contextmanager
+def _driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A binary cursor of ``conn``'s psycopg connection; a statement that finds the connection gone
+    invalidates it, as SQLAlchemy does: the next one reconnects."""
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.cursor(binary=True) as cur:
+            yield cur
+    except Exception as error:
+        if conn.dialect.is_disconnect(cast(Any, error), driver, None):  # it checks for a driver error
+            conn.invalidate(error)
+        raise
 
 
 def _bind_processor(type_: TypeEngine[Any]) -> _Process | None:
@@ -363,23 +394,6 @@ def read_copy(path: Path, start: int, size: int) -> bytes:
 _OVERLAP_BYTES = 64 * 1024
 
 
-def _insert_while(conn: Connection, row: dict[str, Any], validate: Callable[[], None]) -> None:
-    """INSERT ``row`` from a helper thread while ``validate`` runs here; commit once both are done,
-    roll back if either raised (``validate``'s error wins)."""
-    trans = conn.begin()
-    try:
-        pending = helper_pool("insert", 8).submit(_INSERT.rows, conn, row)
-        try:
-            validate()
-        finally:
-            wait([pending])  # the connection is this thread's again only once the INSERT is done
-        pending.result()
-        trans.commit()
-    except BaseException:
-        trans.rollback()
-        raise
-
-
 class JobStore:
     """Reads and conditional writes of job rows; each method is one short transaction."""
 
@@ -406,11 +420,10 @@ class JobStore:
         """Store a new submitted job (committed when this returns).
 
         ``validate`` (checks that raise) decides whether the job is stored at all. With large inputs
-        on PostgreSQL the INSERT is sent meanwhile, from a helper thread, in a transaction committed
-        once ``validate`` returns and rolled back if it raises: the server stores the document while
-        Python decodes it (a 10,000-point submit: ~7 ms of ~35). Nobody sees the row before the
-        commit. Otherwise (SQLite keeps one writer: no write lock held while validating) the checks
-        come first."""
+        on PostgreSQL the INSERT is sent first, in pipeline mode, in a transaction committed once
+        ``validate`` returns and rolled back if it raises: the server stores the document while
+        Python decodes it. Nobody sees the row before the commit. Otherwise (SQLite keeps one
+        writer: no write lock held while validating) the checks come first."""
         now = utcnow()
         messages = [msg(INFO, "Submitted.")]
         job_id = new_job_id()
@@ -419,8 +432,8 @@ class JobStore:
         engine = self.engine.get()
         large = sum(len(v) for v in inputs.values() if isinstance(v, str)) > _OVERLAP_BYTES
         if validate is not None and large and engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
-                _insert_while(conn, row, validate)
+            with engine.begin() as conn:  # committed once both are done, rolled back if either raised
+                _INSERT.rows_while(conn, row, validate)
         else:
             if validate is not None:
                 validate()
