@@ -20,7 +20,7 @@ from gpserver.app import create_app
 from gpserver.auth.service import Authenticator
 from tests.auth.conftest import PASSWORD, PRIVATE, SERVICES, USERS, add_users, auth_settings, error
 from tests.conftest import REDIS_URL, make_settings
-from tests.jobs.conftest import Stack, _pg_database, stack_env, upgrade
+from tests.jobs.conftest import Stack, _pg_database, forget_queue, stack_env, upgrade
 
 UNKNOWN = "j" + "0" * 32
 Get = Callable[..., Any]
@@ -113,8 +113,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if url is not None:
             upgrade(url)
         env = {**stack_env(request.param, tmp, url), "GPSERVER_SERVICES_FILE": str(SERVICES)}
-        if url is not None:  # a Redis database of its own: workers of other test runs never take our jobs
-            env["GPSERVER_BROKER_URL"] = REDIS_URL.rsplit("/", 1)[0] + "/13"
         # alice through the CLI, as an administrator would; the others directly (hashing is slow).
         subprocess.run(
             [sys.executable, "-m", "gpserver", "user", "add", "alice", "--role", "publisher", "--password-stdin"],
@@ -130,6 +128,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             yield stack
         finally:
             stack.close()
+            if url is not None:
+                forget_queue(REDIS_URL, env["GPSERVER_JOB_QUEUE"])
 
 
 def test_ownership_on_real_stacks(stack: Stack) -> None:

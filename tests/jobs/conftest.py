@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 import pytest
 
@@ -58,6 +59,26 @@ def _redis() -> str:
     share the Redis database (two checkouts, CI beside a developer) never take each other's jobs."""
     require("Redis", REDIS_URL)
     return REDIS_URL
+
+
+def forget_queue(url: str, queue: str) -> None:
+    """Delete what kombu left in the test Redis database for ``queue``: its messages (a stopped
+    worker's unacknowledged ones too) and its bindings, so test runs do not pile keys up there."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        for tag, raw in client.hscan_iter("unacked"):
+            try:
+                routed = orjson.loads(raw)[2]  # [message, exchange, routing key]
+            except (orjson.JSONDecodeError, IndexError, TypeError):
+                continue
+            if routed == queue:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()
 
 
 def upgrade(url: str) -> None:
@@ -203,6 +224,7 @@ def make_stack(kind: str, tmp: Path, **extra: str) -> Iterator[Stack]:
                 yield stack
             finally:
                 stack.close()
+                forget_queue(REDIS_URL, stack.env["GPSERVER_JOB_QUEUE"])
     else:
         stack = Stack(kind, tmp, stack_env(kind, tmp, None, **extra))
         try:
