@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import time
 from typing import Any
 
 import numpy as np
@@ -800,3 +802,59 @@ def test_large_parsed_json_is_kept_for_the_request_to_free_later(monkeypatch: py
     assert len(value["features"]) == 5000
     esri_json.loads(text)
     assert len(garbage) == 1
+
+
+def test_a_kept_pause_outlasts_its_block_until_resumed_once() -> None:
+    """``keep`` leaves the collector paused past the block; its resume ends the pause, once."""
+    assert gc.isenabled()
+    try:
+        pause = esri_json.gc_paused()
+        with pause:
+            resume = pause.keep(30)
+        assert not gc.isenabled()
+        resume()
+        assert gc.isenabled()
+        gc.disable()  # someone else's pause now: a second resume must not end it
+        resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_kept_pause_ends_by_itself_after_its_limit() -> None:
+    try:
+        pause = esri_json.gc_paused()
+        with pause:
+            pause.keep(0.05)
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 5
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_pause_that_stopped_nothing_keeps_nothing() -> None:
+    """Inside someone else's pause, ``keep`` neither holds nor ends the collector's pause."""
+    gc.disable()
+    try:
+        pause = esri_json.gc_paused()
+        with pause:
+            resume = pause.keep(0.01)
+        time.sleep(0.05)
+        resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_everything_parsed_is_kept_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = orjson.dumps({"features": [{"geometry": {"x": i, "y": i}} for i in range(100)]})
+    monkeypatch.setattr(esri_json, "KEEP_BYTES", 10)
+    garbage: list[Any] = []
+    with esri_json.Keeping(garbage, everything=True):
+        value = esri_json.loads(text)
+    with esri_json.Keeping(garbage):
+        esri_json.loads(text)
+    assert garbage == [value]

@@ -129,6 +129,7 @@ async def submit_job(service: str, task: str, request: Request) -> Response:
     time_limit = svc.config.time_limit or state.settings.jobs.job_time_limit
     limit = state.settings.limits.max_queued_jobs_per_user
     garbage: list[Any] = []  # the decoded inputs, freed once the answer is sent
+    resumes: list[Callable[[], None]] = []  # the collector's pause kept for them (_validate)
 
     def validate_store_queue() -> JobView:
         """Everything blocking in one trip off the event loop (each trip costs a thread hand-off)."""
@@ -145,11 +146,16 @@ async def submit_job(service: str, task: str, request: Request) -> Response:
             inputs=inputs,
             time_limit=time_limit,
             owner=owner,
-            validate=partial(_validate, state.settings, svc, tool, params, garbage),
+            validate=partial(_validate, state.settings, svc, tool, params, garbage, resumes),
         )
 
-    view = await anyio.to_thread.run_sync(validate_store_queue, limiter=state.sync_limiter)
-    return free_after(call.answer(job_json(view, tool)), garbage)
+    try:
+        view = await anyio.to_thread.run_sync(validate_store_queue, limiter=state.sync_limiter)
+    except BaseException:
+        for resume in resumes:
+            resume()
+        raise
+    return free_after(call.answer(job_json(view, tool)), garbage, resumes)
 
 
 def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
@@ -164,20 +170,41 @@ def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
         )
 
 
-def _validate(settings: Settings, svc: Service, tool: AnyTool, params: dict[str, Any], garbage: list[Any]) -> None:
+# A large submit's inputs (over this many bytes of text) stay decoded, and the collector paused,
+# until its answer is sent; the pause ends by itself after PAUSE_LIMIT seconds.
+_LARGE = 64 * 1024
+PAUSE_LIMIT = 2.0
+
+
+def _validate(
+    settings: Settings,
+    svc: Service,
+    tool: AnyTool,
+    params: dict[str, Any],
+    garbage: list[Any],
+    resumes: list[Callable[[], None]],
+) -> None:
     """Decode the inputs exactly as ``execute`` does (errors raise). Uploaded items are checked
-    now; URL inputs are fetched by the worker, like ArcGIS does. What large inputs decoded into is
-    left in ``garbage``, as ``execute`` leaves it."""
+    now; URL inputs are fetched by the worker, like ArcGIS does.
+
+    What the inputs decoded into is left in ``garbage``, freed after the answer. For large inputs
+    all of it, with the collector's pause kept until then (its end appended to ``resumes``): nothing
+    large is built after validation, and freeing 100,000 parsed features (~23 ms) or having the
+    collector traverse them (15-21 ms) would otherwise come before the answer."""
     read_environment(params)
     work = scratch_dir(settings.storage.data_dir, "submit")
+    large = sum(len(v) for v in params.values() if isinstance(v, str)) > _LARGE
+    pause = gc_paused()  # as in execute
     with (
         resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver,
-        gc_paused(),  # as in execute
-        Keeping(garbage),
+        pause,
+        Keeping(garbage, everything=large),
     ):
         decoded = decode_inputs(tool, resolve_inputs(tool, params, resolver=resolver))
-    if garbage:  # large inputs (their parsed JSON is kept): free their decoded values later too
-        garbage.append(decoded)
+        if garbage:  # large inputs (their parsed JSON is kept): free their decoded values later too
+            garbage.append(decoded)
+            if large:
+                resumes.append(pause.keep(PAUSE_LIMIT))
 
 
 def _kept_inputs(tool: AnyTool, params: dict[str, Any]) -> dict[str, Any]:

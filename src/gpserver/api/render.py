@@ -30,14 +30,20 @@ def output_format(params: dict[str, Any]) -> str:
     return f
 
 
-def free_after(response: Response, garbage: list[Any]) -> Response:
+def free_after(response: Response, garbage: list[Any], then: Sequence[Callable[[], None]] = ()) -> Response:
     """The response, clearing ``garbage`` (a request's large objects: parsed inputs, encoded
-    results) in a worker thread once it is sent: their deallocation is not the client's wait, and
-    tens of thousands of objects would hold the event loop for milliseconds. Nothing to clear
-    costs nothing (no thread)."""
-    if garbage:
-        response.background = BackgroundTask(anyio.to_thread.run_sync, garbage.clear)
+    results) in a worker thread once it is sent, then calling each of ``then``: their deallocation
+    is not the client's wait, and tens of thousands of objects would hold the event loop for
+    milliseconds. Nothing to clear costs nothing (no thread)."""
+    if garbage or then:
+        response.background = BackgroundTask(anyio.to_thread.run_sync, _free, garbage, then)
     return response
+
+
+def _free(garbage: list[Any], then: Sequence[Callable[[], None]]) -> None:
+    garbage.clear()
+    for call in then:
+        call()
 
 
 def dumps(payload: Any, fmt: str = "json") -> bytes:
