@@ -159,9 +159,11 @@ class AsyncReads:
         parsed = make_url(url)
         return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
 
-    async def rows(self, sql: str, params: Mapping[str, Any]) -> tuple[list[Any], Sequence[Any] | None]:
+    async def rows(
+        self, sql: str, params: Mapping[str, Any], *, describe: bool = True
+    ) -> tuple[list[Any], Sequence[Any] | None]:
         """The rows of ``sql`` (psycopg's ``%(name)s`` placeholders) through a binary cursor, and
-        the cursor's description of their columns."""
+        the cursor's description of their columns (``None`` unless ``describe``)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self.close()
@@ -174,7 +176,7 @@ class AsyncReads:
                     async with conn.cursor(binary=True) as cur:
                         await cur.execute(sql, params)
                         rows = await cur.fetchall()
-                        described = cur.description
+                        described = cur.description if describe else None
                 except psycopg.OperationalError:
                     conn.pgconn.finish()
                     if kept:  # closed while kept (a restart closes the others too): once more, anew

@@ -200,7 +200,7 @@ class _Statement:
         with _driver_cursor(conn) as cur:
             cur.execute(self.sql, self.values(bound))
             rows: list[Any] = cur.fetchall()
-            return self.processed(rows, cur.description)
+            return self.processed(rows, cur.description if self.describes else None)
 
     def rows_while(self, conn: Connection, bound: dict[str, Any], work: Callable[[], None]) -> None:
         """Run the statement for the values ``bound`` while ``work`` runs here: on PostgreSQL it
@@ -223,6 +223,12 @@ class _Statement:
         for name, process in self.binds.items():
             values[name] = process(values[name])
         return values
+
+    @property
+    def describes(self) -> bool:
+        """Whether :meth:`processed` still needs the description of the columns (only the first
+        rows' is read: psycopg builds it anew at each request, ~10 objects)."""
+        return self._results is None
 
     def processed(self, rows: list[Any], described: Sequence[Any] | None) -> Sequence[Sequence[Any]]:
         """The driver's ``rows`` (of columns ``described``) as SQLAlchemy would return them."""
@@ -452,7 +458,7 @@ class JobStore:
         there by an asyncio connection, elsewhere in a worker thread."""
         if self._aio is None:
             return await anyio.to_thread.run_sync(self.get, job_id)
-        rows = _GET.processed(*await self._aio.rows(_GET.sql, _GET.values({"b_id": job_id})))
+        rows = _GET.processed(*await self._aio.rows(_GET.sql, _GET.values({"b_id": job_id}), describe=_GET.describes))
         return JobView(*rows[0]) if rows else None
 
     def inputs(self, job_id: str) -> dict[str, Any] | None:
