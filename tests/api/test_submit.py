@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from gpserver.api import jobs as api_jobs
 from gpserver.app import create_app
+from gpserver.jobs.store import large_inputs
 from tests.api.helpers import points
 from tests.conftest import free_port, make_settings
 
@@ -34,7 +35,7 @@ def _large(bad_last: bool = False) -> str:
     if bad_last:
         fs["features"][-1]["geometry"] = {"x": "east", "y": 0}
     text = json.dumps(fs)
-    assert len(text) > api_jobs._LARGE
+    assert large_inputs({"in_features": text})
     return text
 
 

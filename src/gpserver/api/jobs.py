@@ -46,6 +46,7 @@ from gpserver.jobs.store import (
     JobView,
     ResultRow,
     job_folder,
+    large_inputs,
     read_copy,
 )
 from gpserver.services.catalog import Service
@@ -170,9 +171,8 @@ def _check_queue(jobs: Jobs, owner: str, limit: int) -> None:
         )
 
 
-# A large submit's inputs (over this many bytes of text) stay decoded, and the collector paused,
-# until its answer is sent; the pause ends by itself after PAUSE_LIMIT seconds.
-_LARGE = 64 * 1024
+# A large submit's inputs (``large_inputs``) stay decoded, and the collector paused, until its answer
+# is sent; the pause ends by itself after PAUSE_LIMIT seconds.
 PAUSE_LIMIT = 2.0
 
 
@@ -193,7 +193,7 @@ def _validate(
     collector traverse them (15-21 ms) would otherwise come before the answer."""
     read_environment(params)
     work = scratch_dir(settings.storage.data_dir, "submit")
-    large = sum(len(v) for v in params.values() if isinstance(v, str)) > _LARGE
+    large = large_inputs(params)
     pause = gc_paused()  # as in execute
     with (
         resolver_for(settings, svc.path, work, offline=True, scratch=True) as resolver,

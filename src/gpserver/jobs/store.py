@@ -18,7 +18,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -396,8 +396,14 @@ def read_copy(path: Path, start: int, size: int) -> bytes:
         return b""
 
 
-# Inputs above this size are inserted while they are validated (JobStore.create).
-_OVERLAP_BYTES = 64 * 1024
+# Inputs above this size are large: inserted while they are validated (JobStore.create), and kept
+# decoded until the submit has answered (api/jobs).
+LARGE_INPUT_BYTES = 64 * 1024
+
+
+def large_inputs(values: Mapping[str, Any]) -> bool:
+    """True when the text of ``values`` (a submit's parameters or a job's inputs) is large."""
+    return sum(len(v) for v in values.values() if isinstance(v, str)) > LARGE_INPUT_BYTES
 
 
 class JobStore:
@@ -436,8 +442,7 @@ class JobStore:
         values = (job_id, service, task, SUBMITTED, owner, inputs, messages, time_limit, 0, now)
         row = {f"b_{c}": v for c, v in zip(_NEW_COLUMNS, values, strict=True)}
         engine = self.engine.get()
-        large = sum(len(v) for v in inputs.values() if isinstance(v, str)) > _OVERLAP_BYTES
-        if validate is not None and large and engine.dialect.name == "postgresql":
+        if validate is not None and large_inputs(inputs) and engine.dialect.name == "postgresql":
             with engine.begin() as conn:  # committed once both are done, rolled back if either raised
                 _INSERT.rows_while(conn, row, validate)
         else:
